@@ -1,0 +1,34 @@
+#!/bin/bash
+# demo.sh — runs INSIDE the lab for "tvam-lab demo".
+#
+# Shows what the platform can do so far, step by step, and ends with a list
+# of what was proved.  Each step is a real lab scenario (tests/lab/scenarios),
+# so the demo and the lab suite cannot drift apart.
+set -uo pipefail
+repo=${TVAM_REPO:?}
+export TVAM_SAMPLE_VM=$repo/.cache/sample-vm/sample-vm.img
+
+steps=(
+    "01-bench:the bench: TPM 2.0, LUKS2 on LVM, libvirt + KVM booting a closed-box VM"
+)
+
+echo "TVAM demo in the lab guest: kernel $(uname -r), $(nproc) CPUs, TPM $(ls /dev/tpmrm0 2>/dev/null || echo missing), KVM $(ls /dev/kvm 2>/dev/null || echo missing)"
+proved=() failed=0
+for step in "${steps[@]}"; do
+    name=${step%%:*} what=${step#*:}
+    echo
+    echo "--- $what"
+    if bash "$repo/tests/lab/scenarios/$name.sh" 2>&1 | tee "/tmp/demo-$name.log"; then
+        mapfile -t lines < <(sed -n 's/^PROVED: //p' "/tmp/demo-$name.log")
+        proved+=("${lines[@]}")
+    else
+        echo "--- step $name FAILED"
+        failed=1
+    fi
+done
+
+echo
+echo "=== What the demo proved ==="
+for p in "${proved[@]}"; do echo "  * $p"; done
+[ "$failed" -eq 0 ] && echo "=== demo complete ===" || echo "=== demo FAILED ==="
+exit "$failed"
