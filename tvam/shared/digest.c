@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "tvam/shared/fileio.h"
 #include "tvam/shared/macro.h"
 
 struct digest_ctx {
@@ -82,7 +83,6 @@ void digest_ctx_free(struct digest_ctx *ctx)
         EVP_MD_CTX_free(ctx->md);
         free(ctx);
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct digest_ctx *, digest_ctx_free)
 
 int digest_begin(enum digest_alg alg, struct digest_ctx **ret)
 {
@@ -162,12 +162,9 @@ int digest_fd(enum digest_alg alg, int fd, uint8_t *out, uint64_t *ret_bytes)
                 return r;
 
         for (;;) {
-                ssize_t n = read(fd, buf, CHUNK);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = loop_read(fd, buf, CHUNK);
+                if (n < 0)
+                        return (int)n;
                 if (n == 0)
                         break;
                 r = digest_update(ctx, buf, (size_t)n);

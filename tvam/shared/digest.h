@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tvam/shared/macro.h"
+
 #define DIGEST_MAX_SIZE 64u
 
 enum digest_alg {
@@ -34,6 +36,7 @@ int digest_update(struct digest_ctx *ctx, const void *data, size_t size);
 /* Writes digest_size() bytes to OUT and frees the context. */
 int digest_end(struct digest_ctx *ctx, uint8_t *out);
 void digest_ctx_free(struct digest_ctx *ctx);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct digest_ctx *, digest_ctx_free)
 
 /* One-shot digest of a buffer. */
 int digest_buffer(enum digest_alg alg, const void *data, size_t size, uint8_t *out);

@@ -13,6 +13,25 @@
 
 #include "tvam/shared/macro.h"
 
+ssize_t loop_read(int fd, void *buf, size_t size)
+{
+        uint8_t *p = buf;
+        size_t got = 0;
+
+        while (got < size) {
+                ssize_t n = read(fd, p + got, size - got);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                got += (size_t)n;
+        }
+        return (ssize_t)got;
+}
+
 int write_all(int fd, const void *data, size_t size)
 {
         const uint8_t *p = data;
@@ -95,7 +114,8 @@ int read_full_file(const char *path, size_t max_size, uint8_t **ret, size_t *ret
         _cleanup_close_ int fd = -1;
         _cleanup_free_ uint8_t *buf = NULL;
         struct stat st;
-        size_t used = 0;
+        size_t used;
+        ssize_t n;
 
         assert(path && ret && ret_size);
 
@@ -112,24 +132,16 @@ int read_full_file(const char *path, size_t max_size, uint8_t **ret, size_t *ret
         buf = malloc((size_t)st.st_size + 1);
         if (!buf)
                 return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                used += (size_t)n;
-                if (used == (size_t)st.st_size) {
-                        /* The file may have grown since fstat(): refuse
-                         * rather than return a silently truncated read. */
-                        uint8_t probe;
-                        if (read(fd, &probe, 1) > 0)
-                                return -EFBIG;
-                        break;
-                }
+        n = loop_read(fd, buf, (size_t)st.st_size);
+        if (n < 0)
+                return (int)n;
+        used = (size_t)n;
+        /* The file may have grown since fstat(): refuse rather than return
+         * a silently truncated read. */
+        if (used == (size_t)st.st_size) {
+                uint8_t probe;
+                if (loop_read(fd, &probe, 1) > 0)
+                        return -EFBIG;
         }
         buf[used] = 0;
 

@@ -20,5 +20,10 @@ int atomic_file_write(const char *path, const void *data, size_t size, mode_t mo
  * -EFBIG if the file is larger than MAX_SIZE. */
 int read_full_file(const char *path, size_t max_size, uint8_t **ret, size_t *ret_size);
 
+/* read(2) until SIZE bytes are read or end of file (a pipe's short reads are
+ * not EOF).  Returns the number of bytes read (< SIZE only at EOF) or a
+ * negative errno. */
+ssize_t loop_read(int fd, void *buf, size_t size);
+
 /* write(2) until everything is written or an error occurs. */
 int write_all(int fd, const void *data, size_t size);

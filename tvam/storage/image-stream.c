@@ -21,34 +21,10 @@ static double now_seconds(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Fill BUF as far as possible: a short read from a pipe is not EOF. */
-static ssize_t read_full(int fd, uint8_t *buf, size_t size)
-{
-        size_t got = 0;
-
-        while (got < size) {
-                ssize_t n = read(fd, buf + got, size - got);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                got += (size_t)n;
-        }
-        return (ssize_t)got;
-}
-
-static void digest_ctx_freep_local(struct digest_ctx **ctx)
-{
-        digest_ctx_free(*ctx);
-}
-
 int image_stream_copy(int in_fd, int out_fd, const struct image_stream_options *opts, uint8_t *ret_digest,
         uint64_t *ret_bytes)
 {
-        _cleanup_(digest_ctx_freep_local) struct digest_ctx *ctx = NULL;
+        _cleanup_(digest_ctx_freep) struct digest_ctx *ctx = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
         struct image_stream_options o = opts ? *opts : (struct image_stream_options){};
         struct image_stream_progress progress = {};
@@ -82,7 +58,7 @@ int image_stream_copy(int in_fd, int out_fd, const struct image_stream_options *
                         if (left < want)
                                 want = (size_t)left;
                 }
-                n = read_full(in_fd, buf, want);
+                n = loop_read(in_fd, buf, want);
                 if (n < 0)
                         return (int)n;
                 if (n == 0) {
