@@ -190,7 +190,8 @@ int vlp_encode(const struct vlp *vlp, uint8_t **ret, size_t *ret_size)
                 put_u32le(p + 3, e->nv_index);
                 p[7] = e->num_hashes;
                 p += VLP_ENTRY_HEADER_SIZE;
-                memcpy(p, e->hashes, e->num_hashes * hash_size);
+                if (e->num_hashes > 0) /* an "any" entry has no hash array at all */
+                        memcpy(p, e->hashes, e->num_hashes * hash_size);
                 p += e->num_hashes * hash_size;
         }
         assert((size_t)(p - buf) == size);

@@ -1,0 +1,82 @@
+#!/bin/bash
+# tvamd + tvamctl against a fresh swtpm (run under lib/with-swtpm):
+#   * the readiness notification, version, --json,
+#   * the mode: Update Mode after "boot" (PCR 15 = 0); "mode application"
+#     extends PCR 15 with the documented event; going back is refused,
+#   * a non-root client is refused: by the socket's file mode (exit 4), and
+#     by the daemon's peer-credential check when the modes are loosened,
+#   * tvamctl's exit codes: unreachable daemon 3, usage 2.
+set -euo pipefail
+tvamd=${1:?usage: daemon.sh TVAMD TVAMCTL} tvamctl=${2:?}
+[ "$(id -u)" -eq 0 ] || { echo "needs root (privilege drop for the non-root client)"; exit 77; }
+command -v setpriv >/dev/null || { echo "setpriv missing"; exit 77; }
+command -v socat >/dev/null || { echo "socat missing"; exit 77; }
+
+work=$(mktemp -d)
+pid="" notify_pid=""
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [ -f "$work/tvamd.log" ] && sed 's/^/tvamd: /' "$work/tvamd.log" >&2; exit 1; }
+sock=$work/run/tvamd.sock
+ctl() { "$tvamctl" --socket "$sock" "$@"; }
+
+# Readiness: tvamd sends READY=1 to $NOTIFY_SOCKET once it listens.
+socat -u UNIX-RECV:"$work/notify" OPEN:"$work/notified",creat &
+notify_pid=$!
+for _ in $(seq 50); do [ -S "$work/notify" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$work/notify "$tvamd" --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" \
+    > "$work/tvamd.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/notified" ] && break; sleep 0.1; done
+grep -qx "READY=1" "$work/notified" || fail "no READY=1 notification"
+[ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode is $(stat -c %a "$sock"), expected 600"
+[ "$(stat -c %a "$(dirname "$sock")")" = 700 ] || fail "socket directory is not 0700"
+
+ctl version | grep -q '^tvamd 0\.1\.0 (protocol 1)$' || fail "version"
+ctl --json version | grep -q '"ok":true' || fail "--json version"
+
+[ "$(ctl mode)" = update ] || fail "a fresh TPM (PCR 15 = 0) is not Update Mode"
+[ "$(ctl mode application)" = application ] || fail "switch to Application Mode"
+expected=$( (printf '%064d' 0; printf 'tvam:mode:application' | sha256sum | cut -d' ' -f1) | xxd -r -p | sha256sum | cut -d' ' -f1)
+tpm2_pcrread sha256:15 -o "$work/pcr15" >/dev/null
+[ "$(xxd -p -c 64 "$work/pcr15")" = "$expected" ] || fail "PCR 15 is not the documented Application-Mode value"
+[ "$(ctl mode)" = application ] || fail "mode after the switch"
+set +e
+ctl mode update 2> "$work/err"; status=$?
+set -e
+[ $status -eq 1 ] || fail "switching back exited $status, expected 1"
+grep -q "only a reboot returns to Update Mode" "$work/err" || fail "refusal does not say why: $(cat "$work/err")"
+# A second switch is harmless (still Application Mode, PCR 15 unchanged).
+ctl mode application >/dev/null
+tpm2_pcrread sha256:15 -o "$work/pcr15b" >/dev/null
+cmp -s "$work/pcr15" "$work/pcr15b" || fail "a repeated switch extended PCR 15 again"
+
+# A non-root client: refused by the socket's mode ...
+set +e
+setpriv --reuid=65534 --regid=65534 --clear-groups "$tvamctl" --socket "$sock" version 2> "$work/err"; status=$?
+set -e
+[ $status -eq 4 ] || fail "non-root client exited $status, expected 4"
+grep -q "root only" "$work/err" || fail "non-root refusal does not say why: $(cat "$work/err")"
+# ... and by tvamd itself when the file modes are loosened.
+chmod 755 "$work" "$(dirname "$sock")"; chmod 666 "$sock"
+set +e
+setpriv --reuid=65534 --regid=65534 --clear-groups "$tvamctl" --socket "$sock" version 2> "$work/err"; status=$?
+set -e
+[ $status -eq 4 ] || fail "non-root client past the file modes exited $status, expected 4"
+grep -q "root only (peer uid 65534)" "$work/err" || fail "daemon refusal: $(cat "$work/err")"
+
+# Exit codes.
+set +e
+"$tvamctl" --socket "$work/nothing.sock" version 2>/dev/null; [ $? -eq 3 ] || fail "unreachable daemon is not exit 3"
+ctl frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command is not exit 2"
+ctl mode sideways 2>/dev/null; [ $? -eq 2 ] || fail "bad mode argument is not exit 2"
+set -e
+
+kill -TERM "$pid"; wait "$pid"; pid=""
+[ ! -e "$sock" ] || fail "socket left behind after SIGTERM"
+echo "tvamd: ready notification, 0600 socket, version, mode switch (PCR 15 = documented value, no way back), non-root refused twice, exit codes"

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* tvamd's request handlers: parse params → check → act → result. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tvam/daemon/daemon.h"
+#include "tvam/daemon/mode.h"
+#include "tvam/ipc/ipc.h"
+
+#define TVAM_VERSION "0.1.0"
+
+static int method_version(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size)
+{
+        json_object *r = json_object_new_object();
+
+        (void)d, (void)params, (void)fds, (void)n_fds, (void)message, (void)message_size;
+        json_object_object_add(r, "version", json_object_new_string(TVAM_VERSION));
+        json_object_object_add(r, "protocol", json_object_new_int(IPC_PROTOCOL_VERSION));
+        *ret_result = r;
+        return 0;
+}
+
+static int method_mode(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size)
+{
+        struct tpm_context *tpm;
+        enum tvam_mode mode, want;
+        json_object *set, *r;
+        int err;
+
+        (void)fds, (void)n_fds;
+        err = daemon_tpm(d, &tpm);
+        if (err < 0) {
+                snprintf(message, message_size, "cannot reach the TPM (%s): %s", d->tcti, strerror(-err));
+                return err;
+        }
+
+        if (json_object_object_get_ex(params, "set", &set)) {
+                if (!json_object_is_type(set, json_type_string) ||
+                        mode_from_string(json_object_get_string(set), &want) < 0) {
+                        snprintf(message, message_size, "mode must be 'update' or 'application'");
+                        return -EINVAL;
+                }
+                err = mode_get(tpm, &mode);
+                if (err < 0) {
+                        snprintf(message, message_size, "cannot read PCR %d: %s", MODE_PCR, strerror(-err));
+                        return err;
+                }
+                if (want == MODE_UPDATE && mode != MODE_UPDATE) {
+                        snprintf(message, message_size,
+                                "the platform is in %s mode: only a reboot returns to Update Mode",
+                                mode_to_string(mode));
+                        return -EPERM;
+                }
+                if (want == MODE_APPLICATION && mode == MODE_UPDATE) {
+                        err = mode_enter_application(tpm);
+                        if (err < 0) {
+                                snprintf(message, message_size, "cannot extend PCR %d: %s", MODE_PCR,
+                                        strerror(-err));
+                                return err;
+                        }
+                } else if (want == MODE_APPLICATION && mode == MODE_UNKNOWN) {
+                        snprintf(message, message_size,
+                                "PCR %d holds a value TVAM did not write: refusing to switch modes", MODE_PCR);
+                        return -EPERM;
+                }
+        }
+
+        err = mode_get(tpm, &mode);
+        if (err < 0) {
+                snprintf(message, message_size, "cannot read PCR %d: %s", MODE_PCR, strerror(-err));
+                return err;
+        }
+        r = json_object_new_object();
+        json_object_object_add(r, "mode", json_object_new_string(mode_to_string(mode)));
+        json_object_object_add(r, "pcr", json_object_new_int(MODE_PCR));
+        *ret_result = r;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        method_fn fn;
+} methods[] = {
+        { "version", method_version },
+        { "mode", method_mode },
+};
+
+method_fn daemon_method(const char *method)
+{
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+                if (strcmp(methods[i].name, method) == 0)
+                        return methods[i].fn;
+        return NULL;
+}

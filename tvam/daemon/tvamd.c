@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tvamd — the Trusted Virtual Application Manager daemon.
+ *
+ * Owns the TPM context and every state change (ARCHITECTURE.md "TVAM").
+ * Requests are served one at a time: that serialises TPM and storage
+ * operations without locks.  Only root may talk to it: the socket is 0600
+ * in a 0700 directory, and every connection's peer uid is checked
+ * (SO_PEERCRED) in case the file modes were loosened.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tvam/daemon/daemon.h"
+#include "tvam/ipc/ipc.h"
+#include "tvam/shared/log.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/tvam"
+#define DEFAULT_TCTI "device:/dev/tpmrm0"
+#define CLIENT_TIMEOUT_S 60 /* a stalled client must not block the daemon */
+
+static volatile sig_atomic_t terminate;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        terminate = 1;
+}
+
+int daemon_tpm(struct daemon *d, struct tpm_context **ret)
+{
+        int r;
+
+        if (!d->tpm) {
+                r = tpm_context_new(d->tcti, &d->tpm);
+                if (r < 0)
+                        return r;
+        }
+        *ret = d->tpm;
+        return 0;
+}
+
+static void help(void)
+{
+        printf("Usage: tvamd [OPTIONS]\n"
+               "\n"
+               "The TVAM daemon: imports, measures, seals and runs closed-box VMs.\n"
+               "Clients talk to it with tvamctl over a root-only Unix socket.\n"
+               "\n"
+               "  -s, --socket PATH     listening socket (default %s)\n"
+               "  -d, --state-dir DIR   manifests and sealed metadata (default %s;\n"
+               "                        the store volume in production)\n"
+               "  -t, --tcti TCTI       tpm2-tss TCTI (default %s)\n"
+               "  -h, --help            show this help\n"
+               "      --version         show the version\n",
+                IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI);
+}
+
+/* systemd's readiness protocol (sd_notify(3)) without linking libsystemd:
+ * one datagram "READY=1" to $NOTIFY_SOCKET, if set. */
+static void notify_ready(void)
+{
+        const char *path = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        socklen_t len;
+        int fd;
+
+        if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+                return;
+        strcpy(sa.sun_path, path);
+        if (sa.sun_path[0] == '@') /* abstract namespace */
+                sa.sun_path[0] = '\0';
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+                log_warning_errno(-errno, "Failed to notify readiness");
+        close(fd);
+}
+
+static void close_fds(int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+/* One request: parse → dispatch → reply.  Returns < 0 to drop the client. */
+static int serve_request(struct daemon *d, int client)
+{
+        json_object *req = NULL, *v, *params, *result = NULL, *reply;
+        int fds[IPC_FDS_MAX];
+        size_t n_fds = 0;
+        int64_t id = 0;
+        char message[512] = "";
+        method_fn fn;
+        int r;
+
+        r = ipc_recv(client, &req, fds, &n_fds);
+        if (r < 0)
+                return r;
+
+        if (json_object_object_get_ex(req, "id", &v) && json_object_is_type(v, json_type_int))
+                id = json_object_get_int64(v);
+        if (!json_object_object_get_ex(req, "method", &v) || !json_object_is_type(v, json_type_string)) {
+                reply = ipc_reply_error(id, -EINVAL, "request without a method");
+                goto send;
+        }
+        fn = daemon_method(json_object_get_string(v));
+        if (!fn) {
+                snprintf(message, sizeof(message), "unknown method '%s'", json_object_get_string(v));
+                reply = ipc_reply_error(id, -EOPNOTSUPP, message);
+                goto send;
+        }
+        if (!json_object_object_get_ex(req, "params", &params) || !json_object_is_type(params, json_type_object))
+                params = NULL;
+        {
+                json_object *empty = params ? NULL : json_object_new_object();
+                log_info("request %" PRId64 ": %s", id, json_object_get_string(v));
+                r = fn(d, params ? params : empty, fds, n_fds, &result, message, sizeof(message));
+                json_object_put(empty);
+        }
+        if (r < 0) {
+                log_warning("request %" PRId64 " (%s) refused: %s", id, json_object_get_string(v), message);
+                reply = ipc_reply_error(id, r, message[0] ? message : NULL);
+                json_object_put(result);
+        } else
+                reply = ipc_reply_ok(id, result);
+
+send:
+        close_fds(fds, n_fds);
+        r = ipc_send(client, reply, NULL, 0);
+        json_object_put(reply);
+        json_object_put(req);
+        return r;
+}
+
+static void serve_client(struct daemon *d, int client)
+{
+        struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_S };
+        uid_t uid;
+        int r;
+
+        (void)setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void)setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+        r = ipc_peer_uid(client, &uid);
+        if (r < 0 || uid != 0) {
+                char message[128];
+                json_object *reply;
+
+                snprintf(message, sizeof(message), "tvamd accepts requests from root only (peer uid %ld)",
+                        r < 0 ? -1L : (long)uid);
+                log_warning("%s", message);
+                reply = ipc_reply_error(0, -EACCES, message);
+                (void)ipc_send(client, reply, NULL, 0);
+                json_object_put(reply);
+                return;
+        }
+
+        while (!terminate) {
+                r = serve_request(d, client);
+                if (r < 0) {
+                        if (r != -ECONNRESET)
+                                log_debug_errno(r, "Dropping client");
+                        return;
+                }
+        }
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "state-dir", required_argument, NULL, 'd' },
+                { "tcti", required_argument, NULL, 't' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        struct daemon d = { .socket_path = IPC_DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR, .tcti = DEFAULT_TCTI };
+        struct sigaction sa = { .sa_handler = on_signal };
+        int listen_fd, c;
+
+        log_set_program_name("tvamd");
+        log_parse_environment();
+
+        while ((c = getopt_long(argc, argv, "s:d:t:h", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        d.socket_path = optarg;
+                        break;
+                case 'd':
+                        d.state_dir = optarg;
+                        break;
+                case 't':
+                        d.tcti = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("tvamd 0.1.0 (protocol %d)\n", IPC_PROTOCOL_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind != argc) {
+                log_error("Unexpected argument '%s' (see --help)", argv[optind]);
+                return 2;
+        }
+        if (geteuid() != 0)
+                log_warning("Not running as root: the TPM, LVM and device-mapper will refuse most operations");
+
+        if (mkdir(d.state_dir, 0700) < 0 && errno != EEXIST) {
+                log_error_errno(-errno, "Failed to create the state directory %s", d.state_dir);
+                return 1;
+        }
+
+        listen_fd = ipc_listen(d.socket_path);
+        if (listen_fd < 0) {
+                log_error_errno(listen_fd, "Failed to listen on %s", d.socket_path);
+                return 1;
+        }
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
+        notify_ready();
+
+        while (!terminate) {
+                int client = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (client < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error_errno(-errno, "accept failed");
+                        break;
+                }
+                serve_client(&d, client);
+                close(client);
+        }
+
+        log_info("shutting down");
+        close(listen_fd);
+        (void)unlink(d.socket_path);
+        tpm_context_free(d.tpm);
+        return 0;
+}
