@@ -10,6 +10,8 @@ export TVAM_SAMPLE_VM=$repo/.cache/sample-vm/sample-vm.img
 
 steps=(
     "01-bench:the bench: TPM 2.0, LUKS2 on LVM, libvirt + KVM booting a closed-box VM"
+    "30-tpm-luks:a secret sealed by the TPM opens an encrypted volume, and only in the sealed state"
+    "60-tvamd:the platform: tvamctl import -> seal -> start -> list -> stop, tamper -> refusal, crash recovery"
 )
 
 echo "TVAM demo in the lab guest: kernel $(uname -r), $(nproc) CPUs, TPM $(ls /dev/tpmrm0 2>/dev/null || echo missing), KVM $(ls /dev/kvm 2>/dev/null || echo missing)"

@@ -86,6 +86,11 @@ static const struct {
 } methods[] = {
         { "version", method_version },
         { "mode", method_mode },
+        { "import", method_import },
+        { "list", method_list },
+        { "start", method_start },
+        { "stop", method_stop },
+        { "remove", method_remove },
 };
 
 method_fn daemon_method(const char *method)

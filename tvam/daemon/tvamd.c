@@ -25,9 +25,15 @@
 #include "tvam/daemon/daemon.h"
 #include "tvam/ipc/ipc.h"
 #include "tvam/shared/log.h"
+#include "tvam/storage/lvm.h"
+#include "tvam/virt/virt.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/tvam"
 #define DEFAULT_TCTI "device:/dev/tpmrm0"
+#define DEFAULT_VG "tvam"
+#define DEFAULT_LIBVIRT_URI "qemu:///system"
+/* The srtm launch profile's PCRs (firmware, GRUB); txt uses 17,18,19. */
+#define DEFAULT_LAUNCH_PCRS "0,1,2,3,4,5,6,7"
 #define CLIENT_TIMEOUT_S 60 /* a stalled client must not block the daemon */
 
 static volatile sig_atomic_t terminate;
@@ -51,6 +57,28 @@ int daemon_tpm(struct daemon *d, struct tpm_context **ret)
         return 0;
 }
 
+static int parse_pcr_list(const char *s, uint32_t *ret)
+{
+        uint32_t mask = 0;
+        char *end;
+
+        for (;;) {
+                long v;
+                errno = 0;
+                v = strtol(s, &end, 10);
+                if (errno || end == s || v < 0 || v > 23 || v == 13 || v == 14 || v == 15)
+                        return -EINVAL; /* 13-15 are TVAM's own, never launch PCRs */
+                mask |= 1u << v;
+                if (*end == '\0')
+                        break;
+                if (*end != ',')
+                        return -EINVAL;
+                s = end + 1;
+        }
+        *ret = mask;
+        return 0;
+}
+
 static void help(void)
 {
         printf("Usage: tvamd [OPTIONS]\n"
@@ -62,9 +90,14 @@ static void help(void)
                "  -d, --state-dir DIR   manifests and sealed metadata (default %s;\n"
                "                        the store volume in production)\n"
                "  -t, --tcti TCTI       tpm2-tss TCTI (default %s)\n"
+               "  -g, --vg NAME         volume group of application volumes (default %s)\n"
+               "  -l, --launch-pcrs L   PCRs of the launch profile, comma-separated\n"
+               "                        (default %s: srtm; txt: 17,18,19)\n"
+               "  -u, --libvirt-uri URI libvirt connection (default %s)\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n",
-                IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI);
+                IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI, DEFAULT_VG, DEFAULT_LAUNCH_PCRS,
+                DEFAULT_LIBVIRT_URI);
 }
 
 /* systemd's readiness protocol (sd_notify(3)) without linking libsystemd:
@@ -185,18 +218,28 @@ int main(int argc, char **argv)
                 { "socket", required_argument, NULL, 's' },
                 { "state-dir", required_argument, NULL, 'd' },
                 { "tcti", required_argument, NULL, 't' },
+                { "vg", required_argument, NULL, 'g' },
+                { "launch-pcrs", required_argument, NULL, 'l' },
+                { "libvirt-uri", required_argument, NULL, 'u' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        struct daemon d = { .socket_path = IPC_DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR, .tcti = DEFAULT_TCTI };
+        struct daemon d = {
+                .socket_path = IPC_DEFAULT_SOCKET,
+                .state_dir = DEFAULT_STATE_DIR,
+                .tcti = DEFAULT_TCTI,
+                .vg = DEFAULT_VG,
+                .libvirt_uri = DEFAULT_LIBVIRT_URI,
+        };
+        const char *launch_pcrs = DEFAULT_LAUNCH_PCRS;
         struct sigaction sa = { .sa_handler = on_signal };
         int listen_fd, c;
 
         log_set_program_name("tvamd");
         log_parse_environment();
 
-        while ((c = getopt_long(argc, argv, "s:d:t:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "s:d:t:g:l:u:h", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         d.socket_path = optarg;
@@ -206,6 +249,15 @@ int main(int argc, char **argv)
                         break;
                 case 't':
                         d.tcti = optarg;
+                        break;
+                case 'g':
+                        d.vg = optarg;
+                        break;
+                case 'l':
+                        launch_pcrs = optarg;
+                        break;
+                case 'u':
+                        d.libvirt_uri = optarg;
                         break;
                 case 'h':
                         help();
@@ -218,6 +270,10 @@ int main(int argc, char **argv)
                 }
         if (optind != argc) {
                 log_error("Unexpected argument '%s' (see --help)", argv[optind]);
+                return 2;
+        }
+        if (parse_pcr_list(launch_pcrs, &d.launch_pcrs) < 0) {
+                log_error("Invalid --launch-pcrs '%s' (comma-separated PCR numbers 0-23)", launch_pcrs);
                 return 2;
         }
         if (geteuid() != 0)
@@ -237,6 +293,10 @@ int main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        /* No half-registered application survives a crash (acTvSM: the
+         * previous state stays usable). */
+        (void)daemon_recover(&d);
+
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
         notify_ready();
 
@@ -255,6 +315,8 @@ int main(int argc, char **argv)
         log_info("shutting down");
         close(listen_fd);
         (void)unlink(d.socket_path);
+        virt_disconnect(d.virt);
+        lvm_ctx_free(d.lvm);
         tpm_context_free(d.tpm);
         return 0;
 }

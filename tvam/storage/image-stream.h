@@ -6,6 +6,12 @@
  * import).  The image is read once; its SHA-256 (the identity of a
  * read-write image) is computed on the same buffers that are written to the
  * encrypted device, so what is measured is exactly what was stored.
+ *
+ * Hashing overlaps the writes (issue 5): the calling thread reads and hashes
+ * while a writer thread writes the previous buffers, in order.  A synced copy
+ * into a block device writes whole 4 KiB-aligned buffers with O_DIRECT
+ * through its own descriptor of the device (details in image-stream.c); the
+ * caller's descriptor ends at the same offset as with plain writes.
  */
 
 #include <stdbool.h>
@@ -23,10 +29,10 @@ struct image_stream_progress {
 typedef int (*image_stream_progress_fn)(const struct image_stream_progress *p, void *userdata);
 
 struct image_stream_options {
-        enum digest_alg alg;        /* default (0): SHA-256 */
-        size_t buffer_size;         /* default (0): 4 MiB */
-        uint64_t expected_size;     /* 0: copy until EOF; else exactly this many bytes (-EPIPE if short) */
-        bool sync;                  /* fdatasync OUT before returning */
+        enum digest_alg alg;    /* default (0): SHA-256 */
+        size_t buffer_size;     /* default (0): 4 MiB */
+        uint64_t expected_size; /* 0: copy until EOF; else exactly this many bytes (-EPIPE if short) */
+        bool sync;              /* fdatasync OUT before returning */
         image_stream_progress_fn progress;
         void *userdata;
 };
