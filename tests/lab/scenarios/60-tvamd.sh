@@ -34,6 +34,22 @@ start_tvamd() {
     wait_for 60 "tvamd to answer" "$tvamctl" --socket "$sock" version
 }
 ctl() { "$tvamctl" --socket "$sock" "$@"; }
+
+# Wait for APP's serial marker; on failure say why (domain state, QEMU's
+# log, the serial log, memory) and keep the logs in the results folder.
+wait_marker() {
+    local app=$1 deadline=$((SECONDS + 480)) # nested KVM under TCG on a loaded host is slow
+    while [ $SECONDS -lt $deadline ]; do
+        grep -q 'marker OK' "$state/serial/$app.log" 2>/dev/null && return 0
+        sleep 1
+    done
+    echo "--- $app: domain state: $(virsh -q domstate "$app" 2>&1)" >&2
+    echo "--- QEMU log:" >&2; tail -n 20 "/var/log/libvirt/qemu/$app.log" >&2 2>/dev/null
+    echo "--- serial log:" >&2; tail -c 2000 "$state/serial/$app.log" >&2 2>/dev/null; echo >&2
+    echo "--- memory:" >&2; free -m >&2; df -m /run / >&2
+    cp "/var/log/libvirt/qemu/$app.log" "$state/serial/$app.log" "${TVAM_LAB_RESULTS:-/tmp}/" 2>/dev/null
+    fail "$app marker: not within 480s"
+}
 refused() { # EXPECTED-TEXT COMMAND... — must exit 1 and say EXPECTED-TEXT
     local want=$1; shift
     set +e; "$@" > /run/tvamd-lab/out 2> /run/tvamd-lab/err; local s=$?; set -e
@@ -70,7 +86,7 @@ say "PROVED: refusals name the reason: a second import of an existing name, a st
 [ "$(ctl mode application)" = application ] || fail "switch to Application Mode"
 for app in web-ro web-rw; do
     ctl start "$app"
-    wait_for 240 "$app marker" grep -q 'marker OK' "$state/serial/$app.log"
+    wait_marker "$app"
     ctl --json list | tr -d ' \n' | grep -q "\"name\":\"$app\",\"state\":\"running\"" || fail "$app not listed running"
     ctl stop "$app" --timeout 120
     ctl --json list | tr -d ' \n' | grep -q "\"name\":\"$app\",\"state\":\"stopped\"" || fail "$app not stopped"
@@ -92,7 +108,7 @@ tr -d ' \n' < /run/tvamd-lab/list.json | grep -q '"name":"big"' && fail "a half-
 grep -q "rolled back 1 interrupted import" /run/tvamd-lab/tvamd.log || fail "tvamd did not report the rollback"
 lvs --noheadings -o lv_name "$vg" | grep -q 'big' && fail "the half-imported application's LV was not reclaimed"
 ctl start web-ro
-wait_for 240 "web-ro marker after the crash" grep -q 'marker OK' "$state/serial/web-ro.log"
+wait_marker web-ro
 ctl stop web-ro --timeout 120
 say "PROVED: kill -9 of tvamd during an import: after restart nothing is half-registered, the space is reclaimed, and other applications still start"
 
