@@ -94,3 +94,18 @@ int cryptutil_init_data_device(const char *path, const char *data_path, struct c
         *ret = cd;
         return 0;
 }
+
+int cryptutil_load_luks2(const char *path, struct crypt_device **ret)
+{
+        _cleanup_crypt_free_ struct crypt_device *cd = NULL;
+        int r;
+
+        r = cryptutil_init(path, &cd);
+        if (r < 0)
+                return r;
+        r = crypt_load(cd, CRYPT_LUKS2, NULL);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(cd);
+        return 0;
+}

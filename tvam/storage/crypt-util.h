@@ -26,6 +26,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct crypt_device *, crypt_free)
  * negative errno of libcryptsetup. */
 int cryptutil_init(const char *path, struct crypt_device **ret);
 
+/* cryptutil_init() + crypt_load() of a LUKS2 header.  crypt_load() checks
+ * both header copies, their checksums and the JSON metadata (LUKS2 spec §2,
+ * §3): a corrupt or truncated header fails with -EINVAL (or -EIO/-ENXIO for
+ * a short device). */
+int cryptutil_load_luks2(const char *path, struct crypt_device **ret);
+
 /* crypt_init_by_name() for an active mapping NAME. */
 int cryptutil_init_by_name(const char *name, struct crypt_device **ret);
 

@@ -507,21 +507,6 @@ int luks_token_read_cd(struct crypt_device *cd, struct luks_token *ret, int *ret
         return 0;
 }
 
-static int load_luks2(const char *path, struct crypt_device **ret)
-{
-        _cleanup_crypt_free_ struct crypt_device *cd = NULL;
-        int r;
-
-        r = cryptutil_init(path, &cd);
-        if (r < 0)
-                return r;
-        r = crypt_load(cd, CRYPT_LUKS2, NULL);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(cd);
-        return 0;
-}
-
 int luks_token_read(const char *path, struct luks_token *ret)
 {
         _cleanup_crypt_free_ struct crypt_device *cd = NULL;
@@ -529,7 +514,7 @@ int luks_token_read(const char *path, struct luks_token *ret)
 
         if (!path || !ret)
                 return -EINVAL;
-        r = load_luks2(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         return luks_token_read_cd(cd, ret, NULL);
@@ -575,7 +560,7 @@ int luks_token_write(const char *path, const struct luks_token *t)
         r = luks_token_validate(t);
         if (r < 0)
                 return r;
-        r = load_luks2(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         return write_token(cd, t);

@@ -26,24 +26,6 @@ static bool slot_active(struct crypt_device *cd, int slot)
         return ks == CRYPT_SLOT_ACTIVE || ks == CRYPT_SLOT_ACTIVE_LAST;
 }
 
-static int load(const char *path, struct crypt_device **ret)
-{
-        _cleanup_crypt_free_ struct crypt_device *cd = NULL;
-        int r;
-
-        r = cryptutil_init(path, &cd);
-        if (r < 0)
-                return r;
-        /* crypt_load() checks both header copies, their checksums and the
-         * JSON metadata (LUKS2 spec §2, §3); a corrupt or truncated header
-         * fails here with -EINVAL (or -EIO/-ENXIO for a short device). */
-        r = crypt_load(cd, CRYPT_LUKS2, NULL);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(cd);
-        return 0;
-}
-
 /* Keyslot of the TPM secret: the one the tvam-tpm2 token names. */
 static int tpm_keyslot(struct crypt_device *cd)
 {
@@ -229,7 +211,7 @@ int luks_open(const char *path, const char *name, const struct secret *tpm_secre
 
         if (!path || !tpm_secret || (flags & ~(uint32_t)LUKS_OPEN_READ_ONLY))
                 return -EINVAL;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         slot = tpm_keyslot(cd);
@@ -248,7 +230,7 @@ int luks_open_recovery(
 
         if (!path || !recovery_secret || (flags & ~(uint32_t)LUKS_OPEN_READ_ONLY))
                 return -EINVAL;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         tpm = tpm_keyslot(cd);
@@ -288,7 +270,7 @@ int luks_has_recovery(const char *path)
 
         if (!path)
                 return -EINVAL;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         tpm = tpm_keyslot(cd);
@@ -311,7 +293,7 @@ int luks_recovery_add(
         r = check_recovery(recovery);
         if (r < 0)
                 return r;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         tpm = tpm_keyslot(cd);
@@ -338,7 +320,7 @@ int luks_recovery_remove(const char *path, const struct secret *tpm_secret)
 
         if (!path || !tpm_secret)
                 return -EINVAL;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         tpm = tpm_keyslot(cd);
@@ -411,7 +393,7 @@ int luks_header_backup(const char *path, const char *file)
          * creates it 0600) but reports an existing file as -EINVAL. */
         if (access(file, F_OK) == 0)
                 return -EEXIST;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         return crypt_header_backup(cd, CRYPT_LUKS2, file);
@@ -440,7 +422,7 @@ int luks_erase(const char *path)
 
         if (!path)
                 return -EINVAL;
-        r = load(path, &cd);
+        r = cryptutil_load_luks2(path, &cd);
         if (r < 0)
                 return r;
         /* crypt_keyslot_destroy() overwrites the keyslot's binary area and
