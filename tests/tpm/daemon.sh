@@ -30,6 +30,7 @@ socat -u UNIX-RECV:"$work/notify" OPEN:"$work/notified",creat &
 notify_pid=$!
 for _ in $(seq 50); do [ -S "$work/notify" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$work/notify "$tvamd" --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" \
+    --event-log "$work/run/measurements.log" \
     > "$work/tvamd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/notified" ] && break; sleep 0.1; done
@@ -46,6 +47,11 @@ expected=$( (printf '%064d' 0; printf 'tvam:mode:application' | sha256sum | cut 
 tpm2_pcrread sha256:15 -o "$work/pcr15" >/dev/null
 [ "$(xxd -p -c 64 "$work/pcr15")" = "$expected" ] || fail "PCR 15 is not the documented Application-Mode value"
 [ "$(ctl mode)" = application ] || fail "mode after the switch"
+# The switch is in the TCG event log: tpm2_eventlog parses it, and its replay
+# gives the TPM's PCR 15; the store keeps a copy for this boot.
+tpm2_eventlog "$work/run/measurements.log" > "$work/eventlog.yaml" 2>&1 || fail "tpm2_eventlog: $(cat "$work/eventlog.yaml")"
+grep -qi "15 *: *0x$expected" "$work/eventlog.yaml" || fail "event log replay of PCR 15 differs: $(tail -n 8 "$work/eventlog.yaml")"
+cmp -s "$work/run/measurements.log" "$work/state/logs/$(cat /proc/sys/kernel/random/boot_id).log" || fail "no copy of the event log in the store"
 set +e
 ctl mode update 2> "$work/err"; status=$?
 set -e
@@ -77,6 +83,28 @@ ctl frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command is not exit 2"
 ctl mode sideways 2>/dev/null; [ $? -eq 2 ] || fail "bad mode argument is not exit 2"
 set -e
 
+# Refusals that need no volume group: each message names the reason.
+qemu-img create -q -f qcow2 "$work/whole.qcow2" 8M
+qemu-io -c 'write -P 0x5a 0 8M' "$work/whole.qcow2" >/dev/null
+head -c 600000 "$work/whole.qcow2" > "$work/truncated.qcow2"
+qemu-img create -q -f qcow2 -b "$work/whole.qcow2" -F qcow2 "$work/overlay.qcow2"
+refused() { # EXPECTED-MESSAGE-PART COMMAND...
+    local want=$1; shift
+    set +e; ctl "$@" 2> "$work/err"; local status=$?; set -e
+    [ $status -eq 1 ] || fail "'$*' exited $status, expected 1 (refused): $(cat "$work/err")"
+    grep -q -- "$want" "$work/err" || fail "'$*' refusal does not say '$want': $(cat "$work/err")"
+}
+refused "corrupt or truncated" import bad "$work/truncated.qcow2" --format qcow2
+refused "has a backing file" import bad "$work/overlay.qcow2" --format qcow2
+refused "not a readable qcow2 image" import bad "$work/pcr15" --format qcow2
+printf '{"name":"shop","applications":[{"name":"db"}]}' > "$work/group.json"
+refused "'db', which is not an imported application" group add "$work/group.json"
+printf '{"name":"shop","applications":[{"name":"db","network":"lan"}]}' > "$work/group.json"
+refused "network 'lan', which \"networks\" does not declare" group add "$work/group.json"
+refused "no group named 'nothing'" group start nothing
+[ "$(ctl --json group list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["result"]["groups"]))')" = 0 ] \
+    || fail "group list is not empty"
+
 kill -TERM "$pid"; wait "$pid"; pid=""
 [ ! -e "$sock" ] || fail "socket left behind after SIGTERM"
-echo "tvamd: ready notification, 0600 socket, version, mode switch (PCR 15 = documented value, no way back), non-root refused twice, exit codes"
+echo "tvamd: ready notification, 0600 socket, version, mode switch (PCR 15 = documented value, no way back), non-root refused twice, exit codes, truncated/backed qcow2 and invalid groups refused with reasons"

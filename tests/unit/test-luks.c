@@ -130,6 +130,36 @@ static void test_recovery_add_remove(void **state)
         assert_int_equal(luks_open(image(state), NULL, tpm, 0), 0);
 }
 
+/* Restore on another machine: the recovery secret binds the volume to a new
+ * TPM secret; the old one stops working, the recovery keyslot stays. */
+static void test_tpm_rebind(void **state)
+{
+        _cleanup_secret_ struct secret *old_tpm = test_secret(0x11, LUKS_TPM_SECRET_SIZE);
+        _cleanup_secret_ struct secret *new_tpm = test_secret(0x66, LUKS_TPM_SECRET_SIZE);
+        _cleanup_secret_ struct secret *rec = test_secret(0x44, 20);
+        _cleanup_secret_ struct secret *wrong = test_secret(0x45, 20);
+        struct luks_token token, read_back = {};
+        uint8_t blob[64], *before;
+
+        format_image(image(state), 0x44);
+        test_token(&token, blob, sizeof(blob));
+        token.pcr_mask = 1u << 7; /* the new machine's policy differs */
+
+        before = read_head(image(state), TEST_HEADER_AREA);
+        assert_int_equal(luks_tpm_rebind(image(state), wrong, new_tpm, &token), -EPERM);
+        assert_head_equal(image(state), before, TEST_HEADER_AREA);
+        free(before);
+
+        assert_int_equal(luks_tpm_rebind(image(state), rec, new_tpm, &token), 0);
+        assert_int_equal(luks_open(image(state), NULL, new_tpm, 0), 0);
+        assert_int_equal(luks_open(image(state), NULL, old_tpm, 0), -EPERM);
+        assert_int_equal(luks_open_recovery(image(state), NULL, rec, 0), 0);
+        assert_int_equal(luks_has_recovery(image(state)), 1);
+        assert_int_equal(luks_token_read(image(state), &read_back), 0);
+        assert_int_equal(read_back.pcr_mask, 1u << 7);
+        luks_token_done(&read_back);
+}
+
 static void test_recovery_key_file(void **state)
 {
         struct test_dir *d = *state;
@@ -308,6 +338,7 @@ int main(void)
                 cmocka_unit_test(test_format_open),
                 cmocka_unit_test(test_format_bad_arguments),
                 cmocka_unit_test(test_recovery_add_remove),
+                cmocka_unit_test(test_tpm_rebind),
                 cmocka_unit_test(test_recovery_key_file),
                 cmocka_unit_test(test_corrupt_header),
                 cmocka_unit_test(test_header_backup_restore),

@@ -390,6 +390,24 @@ static void test_lifecycle_test_driver(void **state)
         assert_int_equal(virt_stop(c, "../x", 5, false), -EINVAL);
 }
 
+/* Group networks are isolated: a bridge and nothing else (no <forward>, no
+ * <ip>, so no route to the host's networks and no DHCP server). */
+static void test_network_xml(void **state)
+{
+        char *xml = NULL;
+
+        (void)state;
+        assert_int_equal(virt_network_xml("tvam-web-backend", "tvam0a1b2c3d", &xml), 0);
+        assert_non_null(strstr(xml, "<name>tvam-web-backend</name>"));
+        assert_non_null(strstr(xml, "<bridge name='tvam0a1b2c3d' stp='off' delay='0'/>"));
+        assert_null(strstr(xml, "<forward"));
+        assert_null(strstr(xml, "<ip"));
+        free(xml);
+        assert_int_equal(virt_network_xml("a", "bridge-name-too-long", &xml), -EINVAL);
+        assert_int_equal(virt_network_xml("a<b", "br0", &xml), -EINVAL);
+        assert_int_equal(virt_network_xml("net", "br'0", &xml), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -402,6 +420,7 @@ int main(void)
                 cmocka_unit_test(test_serial_marker),
                 cmocka_unit_test(test_connect_refused),
                 cmocka_unit_test(test_lifecycle_test_driver),
+                cmocka_unit_test(test_network_xml),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

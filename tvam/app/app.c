@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tvam/app/app.h"
+#include "tvam/app/app-internal.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -20,13 +21,13 @@
 #include "tvam/storage/lvm.h"
 #include "tvam/storage/verity.h"
 #include "tvam/tpm/tpm-blob.h"
+#include "tvam/tpm/tpm-policy-nv.h"
 #include "tvam/tpm/tpm-seal.h"
 #include "tvam/tpm/tpm-srk.h"
 
 /* libcryptsetup's default LUKS2 data offset is 16 MiB (header copies +
  * keyslot area); it is what luks_format() uses. */
 #define LUKS2_DATA_OFFSET (UINT64_C(16) << 20)
-#define MAP_NAME_MAX 64u /* "tvam-appcfg-" / "-verity" + a 32-character name */
 #define ROUND_UP(x, a) (((x) + (a)-1) / (a) * (a))
 
 const char *app_import_step_to_string(enum app_import_step step)
@@ -47,10 +48,18 @@ const char *app_import_step_to_string(enum app_import_step step)
         return names[step];
 }
 
+int app_import_step_from_string(const char *s)
+{
+        for (int step = APP_STEP_MANIFEST; step <= APP_STEP_READY; step++)
+                if (strcmp(app_import_step_to_string((enum app_import_step)step), s) == 0)
+                        return step;
+        return -EINVAL;
+}
+
 /* --- names ---------------------------------------------------------------- */
 
 /* Mapping names: tvam-app-NAME, tvam-app-NAME-verity, tvam-appcfg-NAME. */
-static void map_image(const char *name, char buf[static MAP_NAME_MAX])
+void app_map_image(const char *name, char buf[static MAP_NAME_MAX])
 {
         snprintf(buf, MAP_NAME_MAX, "tvam-app-%s", name);
 }
@@ -62,11 +71,11 @@ static void map_data(const char *name, char buf[static MAP_NAME_MAX])
 {
         snprintf(buf, MAP_NAME_MAX, "tvam-appcfg-%s", name);
 }
-static void mapper_path(const char *map, char buf[static APP_DEVICE_MAX])
+void app_mapper_path(const char *map, char buf[static APP_DEVICE_MAX])
 {
         snprintf(buf, APP_DEVICE_MAX, "/dev/mapper/%.*s", (int)MAP_NAME_MAX, map);
 }
-static int lv_path(const struct app_ctx *ctx, const char *lv, char **ret)
+int app_lv_path(const struct app_ctx *ctx, const char *lv, char **ret)
 {
         if (asprintf(ret, "/dev/%s/%s", ctx->vg, lv) < 0)
                 return -ENOMEM;
@@ -76,7 +85,7 @@ static int lv_path(const struct app_ctx *ctx, const char *lv, char **ret)
 static bool mapping_exists(const char *map)
 {
         char path[APP_DEVICE_MAX];
-        mapper_path(map, path);
+        app_mapper_path(map, path);
         return access(path, F_OK) == 0;
 }
 
@@ -89,7 +98,7 @@ int app_is_open(const char *name)
         map_verity(name, m);
         if (mapping_exists(m))
                 return 1;
-        map_image(name, m);
+        app_map_image(name, m);
         if (mapping_exists(m))
                 return 1;
         map_data(name, m);
@@ -119,7 +128,7 @@ int app_close(const struct app_ctx *ctx, const char *name)
         r = close_if_mapped(m, true);
         if (r < 0 && first == 0)
                 first = r;
-        map_image(name, m);
+        app_map_image(name, m);
         r = close_if_mapped(m, false);
         if (r < 0 && first == 0)
                 first = r;
@@ -161,7 +170,7 @@ static int destroy_lv(const struct app_ctx *ctx, const char *lv, enum lvm_role r
         r = lv_has_role(ctx, lv, role);
         if (r <= 0)
                 return r;
-        r = lv_path(ctx, lv, &path);
+        r = app_lv_path(ctx, lv, &path);
         if (r < 0)
                 return r;
         /* A crash may have hit before the LUKS header was written: -EINVAL
@@ -174,7 +183,7 @@ static int destroy_lv(const struct app_ctx *ctx, const char *lv, enum lvm_role r
 
 /* Undo an import: mappings, volumes, then the manifest last, so an
  * interrupted rollback is redone by the next app_recover(). */
-static int rollback(const struct app_ctx *ctx, const struct manifest *m)
+int app_rollback(const struct app_ctx *ctx, const struct manifest *m)
 {
         int r, first = 0;
 
@@ -209,7 +218,7 @@ int app_recover(const struct app_ctx *ctx, size_t *ret_n)
                 r = manifest_load(ctx->state_dir, names[i], &m);
                 if (r < 0 || m.state != MANIFEST_IMPORTING)
                         continue;
-                r = rollback(ctx, &m);
+                r = app_rollback(ctx, &m);
                 if (r < 0) {
                         if (first == 0)
                                 first = r;
@@ -271,38 +280,92 @@ static int copy_progress(const struct image_stream_progress *sp, void *userdata)
         return p->progress ? p->progress(APP_STEP_COPY, sp->bytes_done, sp->bytes_total, p->userdata) : 0;
 }
 
-/* Seal a fresh 256-bit secret to the caller's PCR values and LUKS2-format
- * PATH with it (TPM keyslot + token, recovery keyslot if given).  On success
- * *ret_secret holds the secret for opening right away. */
-static int seal_and_format(const struct app_ctx *ctx, const struct app_import_params *p, const char *path,
-        const char *label, struct secret **ret_secret)
+int app_seal_token(const struct app_ctx *ctx, const struct secret *secret, const struct pcr_bank *pcrs,
+        uint32_t mask, struct luks_token *ret_token)
 {
-        _cleanup_secret_ struct secret *secret = NULL;
         _cleanup_tpm_blob_ struct tpm_blob *blob = NULL;
-        _cleanup_free_ uint8_t *bytes = NULL;
+        uint8_t *bytes = NULL;
         size_t size;
         int r;
 
-        r = secret_new_random(LUKS_TPM_SECRET_SIZE, &secret);
-        if (r < 0)
-                return r;
-        r = tpm_seal_pcr(ctx->tpm, secret, p->pcrs, p->pcr_mask, &blob);
+        assert(ctx && ctx->tpm && secret && pcrs && ret_token);
+        /* Through the NV policy an update needs no reseal (acTvSM §3.3):
+         * the object unseals in whatever state the index authorizes. */
+        if (ctx->policy_nv)
+                r = tpm_seal_authorize_nv(ctx->tpm, secret, ctx->policy_nv, &blob);
+        else
+                r = tpm_seal_pcr(ctx->tpm, secret, pcrs, mask, &blob);
         if (r < 0)
                 return r;
         r = tpm_blob_serialize(blob, &bytes, &size);
         if (r < 0)
                 return r;
-
-        struct luks_recovery rec = {.secret = p->recovery, .cost = ctx->recovery_cost};
-        struct luks_token token = {
+        *ret_token = (struct luks_token){
                 .blob = bytes,
                 .blob_size = size,
-                .pcr_bank = p->pcrs->alg,
-                .pcr_mask = p->pcr_mask,
+                .pcr_bank = pcrs->alg,
+                .pcr_mask = mask, /* informative for NV-sealed volumes: the state's PCRs */
+                .policy_nv_index = ctx->policy_nv ? ctx->policy_nv->policy_index : 0,
                 .srk_handle = TPM_SRK_HANDLE,
         };
+        return 0;
+}
+
+int app_unseal_token(const struct app_ctx *ctx, const struct luks_token *token, char *errbuf, size_t errlen,
+        struct secret **ret)
+{
+        _cleanup_tpm_blob_ struct tpm_blob *blob = NULL;
+        struct tpm_unseal_diag diag = {};
+        int r;
+
+        assert(ctx && ctx->tpm && token && ret);
+        r = tpm_blob_parse(token->blob, token->blob_size, &blob);
+        if (r < 0)
+                return r;
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                if (blob->nv_index != token->policy_nv_index) {
+                        if (errbuf && errlen)
+                                snprintf(errbuf, errlen, "token and sealed object name different NV indices");
+                        return -EBADMSG;
+                }
+                if (!ctx->policy_nv || ctx->n_policy_states == 0) {
+                        if (errbuf && errlen)
+                                snprintf(errbuf, errlen,
+                                        "sealed through NV index 0x%08x, but no authorized state is known "
+                                        "(tvamctl policy init not run, or its state lost)",
+                                        blob->nv_index);
+                        return -EPERM;
+                }
+                r = tpm_unseal(ctx->tpm, blob, ctx->policy_states, ctx->n_policy_states, &diag, ret);
+        } else
+                r = tpm_unseal(ctx->tpm, blob, NULL, 0, &diag, ret);
+        if (r == -EPERM && errbuf && errlen)
+                snprintf(errbuf, errlen, "%s",
+                        diag.message[0] ? diag.message : "the TPM state differs from the sealed policy");
+        return r;
+}
+
+/* Seal a fresh 256-bit secret (app_seal_token) and LUKS2-format PATH with
+ * it (TPM keyslot + token, recovery keyslot if given).  On success
+ * *ret_secret holds the secret for opening right away. */
+static int seal_and_format(const struct app_ctx *ctx, const struct app_import_params *p, const char *path,
+        const char *label, struct secret **ret_secret)
+{
+        _cleanup_secret_ struct secret *secret = NULL;
+        struct luks_token token = {};
+        int r;
+
+        r = secret_new_random(LUKS_TPM_SECRET_SIZE, &secret);
+        if (r < 0)
+                return r;
+        r = app_seal_token(ctx, secret, p->pcrs, p->pcr_mask, &token);
+        if (r < 0)
+                return r;
+
+        struct luks_recovery rec = {.secret = p->recovery, .cost = ctx->recovery_cost};
         struct luks_format_options opts = {.label = label};
         r = luks_format(path, secret, p->recovery ? &rec : NULL, &token, &opts);
+        luks_token_done(&token);
         if (r < 0)
                 return r;
         *ret_secret = TAKE_PTR(secret);
@@ -352,6 +415,11 @@ static int fill_image(
         r = image_stream_copy(image_fd, out, &o, digest, &bytes);
         if (r < 0)
                 return r;
+        if (p->source_complete) {
+                r = p->source_complete(p->userdata);
+                if (r < 0)
+                        return r;
+        }
         /* Close before dm-verity reads the device through its own fd. */
         if (close(TAKE_FD(out)) < 0)
                 return -errno;
@@ -384,7 +452,7 @@ static int create_data_volume(
         _cleanup_free_ char *path = NULL;
         int r;
 
-        r = lv_path(ctx, m->lv_data, &path);
+        r = app_lv_path(ctx, m->lv_data, &path);
         if (r < 0)
                 return r;
         r = seal_and_format(ctx, p, path, m->lv_data, &secret);
@@ -425,7 +493,7 @@ static int import_volumes(
         if (r < 0)
                 return r;
 
-        r = lv_path(ctx, m->lv_image, &path);
+        r = app_lv_path(ctx, m->lv_image, &path);
         if (r < 0)
                 return r;
         r = seal_and_format(ctx, p, path, m->lv_image, &secret);
@@ -435,8 +503,8 @@ static int import_volumes(
         if (r < 0)
                 return r;
 
-        map_image(m->name, map);
-        mapper_path(map, mapped);
+        app_map_image(m->name, map);
+        app_mapper_path(map, mapped);
         r = luks_open(path, map, secret, 0);
         secret_free(TAKE_PTR(secret)); /* not needed any more: wipe now */
         if (r < 0)
@@ -537,7 +605,7 @@ int app_import(const struct app_ctx *ctx, const struct app_import_params *p, str
 fail:
         /* Roll back with the "importing" view: identity not yet valid. */
         m.state = MANIFEST_IMPORTING;
-        (void)rollback(ctx, &m);
+        (void)app_rollback(ctx, &m);
         return r;
 }
 
@@ -548,38 +616,42 @@ static int unseal_volume(
         const struct app_ctx *ctx, const char *path, char *errbuf, size_t errlen, struct secret **ret)
 {
         struct luks_token token = {};
-        _cleanup_tpm_blob_ struct tpm_blob *blob = NULL;
-        struct tpm_unseal_diag diag = {};
         int r;
 
         r = luks_token_read(path, &token);
         if (r < 0)
                 return r;
-        r = tpm_blob_parse(token.blob, token.blob_size, &blob);
+        r = app_unseal_token(ctx, &token, errbuf, errlen, ret);
         luks_token_done(&token);
-        if (r < 0)
-                return r;
-        r = tpm_unseal(ctx->tpm, blob, NULL, 0, &diag, ret);
-        if (r == -EPERM && errbuf && errlen)
-                snprintf(errbuf, errlen, "%s",
-                        diag.message[0] ? diag.message : "the TPM state differs from the sealed policy");
         return r;
 }
 
+static double monotonic_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int open_luks(const struct app_ctx *ctx, const char *lv, const char *map, uint32_t flags,
-        char *errbuf, size_t errlen)
+        char *errbuf, size_t errlen, struct app_opened *o)
 {
         _cleanup_secret_ struct secret *secret = NULL;
         _cleanup_free_ char *path = NULL;
+        double t0 = monotonic_s(), t1;
         int r;
 
-        r = lv_path(ctx, lv, &path);
+        r = app_lv_path(ctx, lv, &path);
         if (r < 0)
                 return r;
         r = unseal_volume(ctx, path, errbuf, errlen, &secret);
         if (r < 0)
                 return r;
-        return luks_open(path, map, secret, flags);
+        t1 = monotonic_s();
+        o->unseal_s += t1 - t0;
+        r = luks_open(path, map, secret, flags);
+        o->open_s += monotonic_s() - t1;
+        return r;
 }
 
 static int open_stack(const struct app_ctx *ctx, const struct manifest *m, enum app_verify_mode mode,
@@ -589,9 +661,9 @@ static int open_stack(const struct app_ctx *ctx, const struct manifest *m, enum 
         uint8_t root[VERITY_ROOT_HASH_SIZE];
         int r;
 
-        map_image(m->name, map);
-        mapper_path(map, mapped);
-        r = open_luks(ctx, m->lv_image, map, m->read_only ? LUKS_OPEN_READ_ONLY : 0, errbuf, errlen);
+        app_map_image(m->name, map);
+        app_mapper_path(map, mapped);
+        r = open_luks(ctx, m->lv_image, map, m->read_only ? LUKS_OPEN_READ_ONLY : 0, errbuf, errlen, o);
         if (r < 0)
                 return r;
 
@@ -600,28 +672,32 @@ static int open_stack(const struct app_ctx *ctx, const struct manifest *m, enum 
                 if (r < 0)
                         return r;
                 if (mode == APP_VERIFY_EAGER) {
+                        double t0 = monotonic_s();
                         r = verity_verify_eager(
                                 mapped, mapped, m->verity_hash_offset, root, sizeof(root), errbuf, errlen);
+                        o->verify_s = monotonic_s() - t0;
                         if (r < 0)
                                 return r;
                 }
                 map_verity(m->name, vmap);
+                double t1 = monotonic_s();
                 r = verity_open(vmap, mapped, mapped, m->verity_hash_offset, root, sizeof(root));
+                o->open_s += monotonic_s() - t1;
                 if (r < 0) {
                         if (r == -EPERM && errbuf && errlen)
                                 snprintf(errbuf, errlen, "the dm-verity tree does not match the root hash");
                         return r;
                 }
-                mapper_path(vmap, o->device);
+                app_mapper_path(vmap, o->device);
         } else
                 snprintf(o->device, sizeof(o->device), "%s", mapped);
 
         if (m->data_size) {
                 map_data(m->name, map);
-                r = open_luks(ctx, m->lv_data, map, 0, errbuf, errlen);
+                r = open_luks(ctx, m->lv_data, map, 0, errbuf, errlen, o);
                 if (r < 0)
                         return r;
-                mapper_path(map, o->data_device);
+                app_mapper_path(map, o->data_device);
         }
         return 0;
 }
@@ -671,7 +747,7 @@ int app_remove(const struct app_ctx *ctx, const char *name)
         r = app_is_open(name);
         if (r != 0)
                 return r < 0 ? r : -EBUSY;
-        return rollback(ctx, &m);
+        return app_rollback(ctx, &m);
 }
 
 int app_list(const struct app_ctx *ctx, struct manifest **ret, size_t *ret_n)

@@ -32,6 +32,9 @@
 
 struct tpm_context;
 struct lvm_ctx;
+struct tpm_policy_nv;
+struct tpm_pcr_state;
+struct luks_token;
 
 /* What the library works with; all borrowed from the caller (tvamd). */
 struct app_ctx {
@@ -42,7 +45,29 @@ struct app_ctx {
         /* Argon2id cost of recovery keyslots; NULL = cryptsetup's default.
          * (struct luks_argon2_cost, tvam/storage/luks.h) */
         const void *recovery_cost;
+        /* Sealing through the revocable NV policy (docs/update.md).  When
+         * POLICY_NV is set, new secrets are sealed with PolicyAuthorizeNV to
+         * its policy index, and such secrets unseal with POLICY_STATES (the
+         * states the index holds now).  NULL: PolicyPCR to the caller's PCR
+         * values (before `tvamctl policy init`).  PolicyPCR volumes keep
+         * unsealing either way (the token's blob says which kind it is). */
+        const struct tpm_policy_nv *policy_nv;
+        const struct tpm_pcr_state *policy_states;
+        size_t n_policy_states;
 };
+
+/* Seal SECRET for a volume's TPM keyslot and describe it as a tvam-tpm2
+ * token (keyslot left 0 for luks_format/luks_tpm_rebind to set): through
+ * CTX->policy_nv when set (token policy_nv_index = the policy index), else
+ * PolicyPCR to the PCRs in MASK of PCRS.  The caller frees the token
+ * (luks_token_done). */
+int app_seal_token(const struct app_ctx *ctx, const struct secret *secret, const struct pcr_bank *pcrs,
+        uint32_t mask, struct luks_token *ret_token);
+
+/* Unseal the secret of TOKEN (either kind).  -EPERM when the TPM refuses:
+ * ERRBUF (optional) then names the PCR(s) that differ. */
+int app_unseal_token(const struct app_ctx *ctx, const struct luks_token *token, char *errbuf, size_t errlen,
+        struct secret **ret);
 
 /* The steps of an import, in order; reported to the progress callback. */
 enum app_import_step {
@@ -58,6 +83,8 @@ enum app_import_step {
 };
 
 const char *app_import_step_to_string(enum app_import_step step);
+/* The step named S ("manifest" ... "ready"), or -EINVAL. */
+int app_import_step_from_string(const char *s);
 
 /* BYTES_DONE / BYTES_TOTAL are meaningful for APP_STEP_COPY.  Return < 0 to
  * cancel the import (it is rolled back and that error returned). */
@@ -81,6 +108,10 @@ struct app_import_params {
         const struct pcr_bank *pcrs;
         app_progress_fn progress;
         void *userdata;
+        /* Optional: called once the image was read to its end, before
+         * anything is committed; it confirms the source was complete (e.g.
+         * a qcow2 converter exited 0).  < 0 rolls the import back. */
+        int (*source_complete)(void *userdata);
         /* TESTS ONLY (tests/lab/app/test-app.c): _exit(99) right after this
          * step completed, to simulate a crash.  0 = never. */
         enum app_import_step crash_after_step;
@@ -110,6 +141,10 @@ struct app_opened {
         char data_device[APP_DEVICE_MAX]; /* data volume, "" if none */
         char identity[MANIFEST_IDENTITY_MAX];
         uint8_t config_digest[MANIFEST_CONFIG_DIGEST_SIZE];
+        /* Where the time went, in seconds (start-overhead benchmark):
+         * TPM2_Unseal of the volume secrets, LUKS2 + dm-verity activation,
+         * eager verification (0 for lazy). */
+        double unseal_s, open_s, verify_s;
 };
 
 /* Unseal and map application NAME.  -ENOENT unknown, -EBUSY still
@@ -133,3 +168,34 @@ int app_remove(const struct app_ctx *ctx, const char *name);
 /* All manifests in the state directory, sorted by name (importing ones
  * too; a manifest that does not parse is skipped).  Free with free(). */
 int app_list(const struct app_ctx *ctx, struct manifest **ret, size_t *ret_n);
+
+/*
+ * Backup (acTvSM §3.3): write application NAME (stopped, with a recovery
+ * keyslot) to OUT_FD: the manifest and its raw volumes (LUKS2 headers and
+ * ciphertext only), format in docs/app.md.  -EBUSY while open, -ENOKEY
+ * without a recovery keyslot.  PROGRESS (optional) gets APP_STEP_COPY.
+ */
+int app_backup(const struct app_ctx *ctx, const char *name, int out_fd, app_progress_fn progress, void *userdata);
+
+struct app_restore_params {
+        int in_fd;                     /* the backup stream */
+        const char *name;              /* NULL: the name in the backup */
+        const struct secret *recovery; /* opens the volumes' recovery keyslots */
+        /* Sealing of the new TPM keyslots, as for import. */
+        uint32_t pcr_mask;
+        const struct pcr_bank *pcrs;
+        app_progress_fn progress;
+        void *userdata;
+};
+
+/*
+ * Restore a backup: create the volumes, copy them (checking the backup's
+ * checksums), re-bind every volume to a fresh secret sealed by this TPM
+ * (the recovery secret authorises it; the old TPM keyslot is destroyed),
+ * check the plaintext against the manifest's identity, then register it.
+ * Any failure rolls back everything; ERRBUF says what was wrong (damaged
+ * backup, wrong recovery secret, identity mismatch).  -EEXIST if the name
+ * is taken.
+ */
+int app_restore(const struct app_ctx *ctx, const struct app_restore_params *p, char *errbuf, size_t errlen,
+        struct manifest *ret_manifest);

@@ -10,13 +10,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tvam/ipc/ipc.h"
+#include "tvam/shared/fileio.h"
 #include "tvam/shared/log.h"
+#include "tvam/shared/macro.h"
 
 enum {
         EXIT_DONE = 0,
@@ -42,7 +47,7 @@ static void help(void)
                "                            which Update-Mode secrets no longer unseal; only a\n"
                "                            reboot returns to Update Mode\n"
                "  import NAME IMAGE [--read-only] [--data-size SIZE] [--recovery-key-file F]\n"
-               "         [--memory MIB] [--vcpus N] [--format raw]\n"
+               "         [--memory MIB] [--vcpus N] [--format raw|qcow2]\n"
                "                            encrypt IMAGE into new volumes, measure it and seal\n"
                "                            its key to the Application-Mode state\n"
                "  start NAME [--verify lazy|eager]\n"
@@ -52,6 +57,47 @@ static void help(void)
                "                            ACPI shutdown, destroy after S seconds (default 60)\n"
                "  list [--json]             applications, state, identity, size\n"
                "  remove NAME               erase the keyslots and remove the volumes\n"
+               "  enrol request [--out F]   the platform's enrolment request for a verifier\n"
+               "                            (EK certificate, EK and attestation-key public keys)\n"
+               "  enrol answer CHALLENGE [--out F]\n"
+               "                            answer the verifier's credential-activation\n"
+               "                            challenge (only this TPM, with this AK, can)\n"
+               "  attest --nonce HEX [--pcrs L] [--out FILE]\n"
+               "                            evidence for a verifier (tvam-verify): a quote over\n"
+               "                            the launch PCRs and 13/14/15 with its nonce, the PCR\n"
+               "                            values and the event logs\n"
+               "  group add FILE            store an application group (JSON: name, networks,\n"
+               "                            applications in start order; see tvamctl(8))\n"
+               "  group list                groups, their state and members\n"
+               "  group start NAME [--verify lazy|eager]\n"
+               "                            measure the group's configuration into PCR 13,\n"
+               "                            create its isolated networks, start in order\n"
+               "  group stop NAME [--force] [--timeout S]\n"
+               "                            stop in reverse order, remove its networks\n"
+               "  group remove NAME         forget the group (not its applications)\n"
+               "  backup NAME FILE          write the stopped application (manifest, LUKS2\n"
+               "                            headers and ciphertext; no key) to FILE\n"
+               "  restore FILE [NAME] --recovery-key-file F\n"
+               "                            restore a backup (also from another machine): the\n"
+               "                            recovery secret re-seals it to this platform; its\n"
+               "                            identity is checked before it is registered\n"
+               "  policy init --admin-key-file F\n"
+               "                            provision the policy NV index (0x01800A01) and seal\n"
+               "                            new applications through it (current state)\n"
+               "  policy show               authorized states: per PCR expected value, provenance\n"
+               "  policy diagnose [--eventlog LOG]\n"
+               "                            is the TPM in an authorized state? else the first\n"
+               "                            differing PCR (and, srtm, the first suspect event)\n"
+               "  update prepare [--kernel K] [--initrd I] [--cmdline C] [--base SQUASHFS]\n"
+               "         [--eventlog LOG] --admin-key-file F                      (srtm)\n"
+               "  update prepare --tboot T [--tboot-cmdline C] --kernel K --initrd I [--cmdline C]\n"
+               "         --sinit-pcr17 HEX|--sinit-data F [--base SQUASHFS] --admin-key-file F (txt)\n"
+               "                            predict the next state; authorize current + next\n"
+               "                            (txt: also writes the VLP with the new modules)\n"
+               "  update commit --admin-key-file F\n"
+               "                            (booted into next) revoke the old state\n"
+               "  update abort --admin-key-file F\n"
+               "                            authorize the current state only again\n"
                "\n"
                "Options:\n"
                "  -s, --socket PATH   tvamd's socket (default %s)\n"
@@ -63,12 +109,52 @@ static void help(void)
                 IPC_DEFAULT_SOCKET);
 }
 
+struct progress_state {
+        bool shown;
+        double copy_start;
+};
+
+static double monotonic_seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One status line, rewritten in place: the step, and while copying the
+ * bytes, rate and estimated time left. */
+static void show_progress(struct progress_state *ps, json_object *p)
+{
+        json_object *v;
+        const char *step = json_object_object_get_ex(p, "step", &v) ? json_object_get_string(v) : "?";
+        int64_t done = json_object_object_get_ex(p, "bytes", &v) ? json_object_get_int64(v) : -1;
+        int64_t total = json_object_object_get_ex(p, "total", &v) ? json_object_get_int64(v) : -1;
+        double now = monotonic_seconds();
+
+        if (!isatty(STDERR_FILENO))
+                return;
+        if (done >= 0 && total > 0) {
+                double elapsed, rate;
+                if (ps->copy_start == 0)
+                        ps->copy_start = now;
+                elapsed = now - ps->copy_start;
+                rate = elapsed > 0.05 ? (double)done / elapsed : 0;
+                fprintf(stderr, "\r\033[Kcopy %7.1f / %.1f MiB  %3d%%  %6.1f MiB/s", (double)done / 1048576.0,
+                        (double)total / 1048576.0, (int)(100 * done / total), rate / 1048576.0);
+                if (rate > 0 && done < total)
+                        fprintf(stderr, "  ETA %.0f s", (double)(total - done) / rate);
+        } else
+                fprintf(stderr, "\r\033[K%s", step);
+        ps->shown = true;
+}
+
 /* Send METHOD(PARAMS) and wait for the reply; progress messages are shown
  * on stderr when it is a terminal. */
 static int call(const char *method, json_object *params, const int *fds, size_t n_fds, json_object **ret_reply)
 {
         static int64_t next_id = 1;
         json_object *req = json_object_new_object(), *reply = NULL, *v;
+        struct progress_state progress = {};
         int sock, r;
 
         sock = ipc_connect(arg_socket);
@@ -96,8 +182,7 @@ static int call(const char *method, json_object *params, const int *fds, size_t 
                 if (r < 0)
                         break;
                 if (json_object_object_get_ex(reply, "progress", &v)) {
-                        if (isatty(STDERR_FILENO))
-                                fprintf(stderr, "\r%s", json_object_get_string(v));
+                        show_progress(&progress, v);
                         json_object_put(reply);
                         reply = NULL;
                         continue;
@@ -105,6 +190,8 @@ static int call(const char *method, json_object *params, const int *fds, size_t 
                 break;
         }
         close(sock);
+        if (progress.shown)
+                fputc('\n', stderr);
         if (r < 0) {
                 log_error_errno(r, "Lost the connection to tvamd");
                 return -ECONNREFUSED;
@@ -291,12 +378,9 @@ static int cmd_import(int argc, char **argv)
                         n_fds = 2;
                         break;
                 case 'f':
-                        if (strcmp(optarg, "raw") != 0) {
-                                log_error("Only --format raw is supported by this version; convert first, e.g. "
-                                          "qemu-img convert -O raw IMAGE IMAGE.raw");
-                                json_object_put(params);
-                                return EXIT_REFUSED;
-                        }
+                        if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0)
+                                goto usage;
+                        json_object_object_add(params, "format", json_object_new_string(optarg));
                         break;
                 default:
                         goto usage;
@@ -314,6 +398,9 @@ static int cmd_import(int argc, char **argv)
         }
         if (n_fds == 2 && fds[1] < 0)
                 n_fds = 1;
+        /* Progress (bytes, rate, ETA) only where someone watches it. */
+        if (!arg_json && isatty(STDERR_FILENO))
+                json_object_object_add(params, "progress", json_object_new_boolean(1));
         status = run_call_fds("import", params, fds, n_fds, print_imported);
         close(fds[0]);
         if (fds[1] >= 0)
@@ -324,7 +411,7 @@ usage:
         if (fds[1] >= 0)
                 close(fds[1]);
         log_error("Usage: tvamctl import NAME IMAGE [--read-only] [--data-size SIZE] [--recovery-key-file F] "
-                  "[--memory MIB] [--vcpus N] [--format raw]");
+                  "[--memory MIB] [--vcpus N] [--format raw|qcow2]");
         return EXIT_USAGE;
 }
 
@@ -390,6 +477,481 @@ static int cmd_stop(int argc, char **argv)
 usage:
         json_object_put(params);
         log_error("Usage: tvamctl stop NAME [--force] [--timeout SECONDS]");
+        return EXIT_USAGE;
+}
+
+/* The backup is written to FILE.partial and renamed over FILE only when
+ * tvamd reports success: an interrupted backup never looks complete. */
+static int cmd_backup(int argc, char **argv)
+{
+        _cleanup_free_ char *partial = NULL;
+        json_object *params;
+        int fd, status;
+
+        if (argc != 3 || argv[1][0] == '-') {
+                log_error("Usage: tvamctl backup NAME FILE");
+                return EXIT_USAGE;
+        }
+        if (access(argv[2], F_OK) == 0) {
+                log_error("%s exists already: not overwriting a backup", argv[2]);
+                return EXIT_REFUSED;
+        }
+        if (asprintf(&partial, "%s.partial", argv[2]) < 0)
+                return EXIT_REFUSED;
+        fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0) {
+                log_error_errno(-errno, "Cannot create %s", partial);
+                return EXIT_REFUSED;
+        }
+        params = json_object_new_object();
+        json_object_object_add(params, "name", json_object_new_string(argv[1]));
+        if (!arg_json && isatty(STDERR_FILENO))
+                json_object_object_add(params, "progress", json_object_new_boolean(1));
+        status = run_call_fds("backup", params, &fd, 1, NULL);
+        if (status == EXIT_DONE && (fsync(fd) < 0 || rename(partial, argv[2]) < 0)) {
+                log_error_errno(-errno, "Cannot complete %s", argv[2]);
+                status = EXIT_REFUSED;
+        }
+        close(fd);
+        if (status != EXIT_DONE)
+                (void)unlink(partial);
+        else if (!arg_json)
+                printf("backed up %s to %s\n", argv[1], argv[2]);
+        return status;
+}
+
+static void print_restored(json_object *result)
+{
+        json_object *n, *i;
+        json_object_object_get_ex(result, "name", &n);
+        json_object_object_get_ex(result, "identity", &i);
+        printf("restored %s, identity %s, sealed to this platform\n", json_object_get_string(n),
+                json_object_get_string(i));
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "recovery-key-file", required_argument, NULL, 'k' },
+                {},
+        };
+        json_object *params = json_object_new_object();
+        int fds[2] = { -1, -1 }, c, status;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'k':
+                        if (fds[1] >= 0)
+                                close(fds[1]);
+                        fds[1] = open(optarg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fds[1] < 0) {
+                                log_error_errno(-errno, "Cannot open the recovery key file %s", optarg);
+                                json_object_put(params);
+                                return EXIT_REFUSED;
+                        }
+                        break;
+                default:
+                        goto usage;
+                }
+        if (argc - optind < 1 || argc - optind > 2 || fds[1] < 0)
+                goto usage;
+        if (argc - optind == 2)
+                json_object_object_add(params, "name", json_object_new_string(argv[optind + 1]));
+        fds[0] = open(argv[optind], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fds[0] < 0) {
+                log_error_errno(-errno, "Cannot open the backup %s", argv[optind]);
+                close(fds[1]);
+                json_object_put(params);
+                return EXIT_REFUSED;
+        }
+        if (!arg_json && isatty(STDERR_FILENO))
+                json_object_object_add(params, "progress", json_object_new_boolean(1));
+        status = run_call_fds("restore", params, fds, 2, print_restored);
+        close(fds[0]);
+        close(fds[1]);
+        return status;
+usage:
+        json_object_put(params);
+        if (fds[1] >= 0)
+                close(fds[1]);
+        log_error("Usage: tvamctl restore FILE [NAME] --recovery-key-file F");
+        return EXIT_USAGE;
+}
+
+static void print_groups(json_object *result)
+{
+        json_object *groups, *v, *apps;
+        if (!json_object_object_get_ex(result, "groups", &groups))
+                return;
+        printf("%-20s %-8s %s\n", "GROUP", "STATE", "APPLICATIONS (start order)");
+        for (size_t i = 0; i < json_object_array_length(groups); i++) {
+                json_object *g = json_object_array_get_idx(groups, i);
+                printf("%-20s %-8s", json_object_object_get_ex(g, "name", &v) ? json_object_get_string(v) : "?",
+                        json_object_object_get_ex(g, "state", &v) ? json_object_get_string(v) : "?");
+                if (json_object_object_get_ex(g, "applications", &apps))
+                        for (size_t j = 0; j < json_object_array_length(apps); j++) {
+                                json_object *a = json_object_array_get_idx(apps, j), *n, *net;
+                                json_object_object_get_ex(a, "name", &n);
+                                printf(" %s", json_object_get_string(n));
+                                if (json_object_object_get_ex(a, "network", &net))
+                                        printf("(%s)", json_object_get_string(net));
+                        }
+                printf("\n");
+        }
+}
+
+static void print_group_started(json_object *result)
+{
+        json_object *v;
+        json_object_object_get_ex(result, "name", &v);
+        printf("group %s started\n", json_object_get_string(v));
+}
+
+static int cmd_group(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "verify", required_argument, NULL, 'v' },
+                { "force", no_argument, NULL, 'f' },
+                { "timeout", required_argument, NULL, 't' },
+                {},
+        };
+        json_object *params = json_object_new_object();
+        const char *action;
+        int64_t v;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'v':
+                        if (strcmp(optarg, "lazy") != 0 && strcmp(optarg, "eager") != 0)
+                                goto usage;
+                        json_object_object_add(params, "verify", json_object_new_string(optarg));
+                        break;
+                case 'f':
+                        json_object_object_add(params, "force", json_object_new_boolean(1));
+                        break;
+                case 't':
+                        if (parse_size(optarg, &v) < 0 || v > 3600)
+                                goto usage;
+                        json_object_object_add(params, "timeout", json_object_new_int64(v));
+                        break;
+                default:
+                        goto usage;
+                }
+        if (argc - optind < 1)
+                goto usage;
+        action = argv[optind];
+        json_object_object_add(params, "action", json_object_new_string(action));
+        if (strcmp(action, "list") == 0) {
+                if (argc - optind != 1)
+                        goto usage;
+                return run_call("group", params, print_groups);
+        }
+        if (argc - optind != 2)
+                goto usage;
+        if (strcmp(action, "add") == 0) {
+                _cleanup_free_ char *text = NULL;
+                size_t n = 0;
+                FILE *f = fopen(argv[optind + 1], "re");
+                if (!f) {
+                        log_error_errno(-errno, "Cannot open the group file %s", argv[optind + 1]);
+                        json_object_put(params);
+                        return EXIT_REFUSED;
+                }
+                text = calloc(1, 16385);
+                if (text)
+                        n = fread(text, 1, 16384, f);
+                fclose(f);
+                if (!text || n == 16384) {
+                        log_error("The group file %s is too large (at most 16 KiB)", argv[optind + 1]);
+                        json_object_put(params);
+                        return EXIT_REFUSED;
+                }
+                json_object_object_add(params, "definition", json_object_new_string(text));
+                return run_call("group", params, NULL);
+        }
+        json_object_object_add(params, "name", json_object_new_string(argv[optind + 1]));
+        if (strcmp(action, "start") == 0)
+                return run_call("group", params, print_group_started);
+        if (strcmp(action, "stop") == 0 || strcmp(action, "remove") == 0)
+                return run_call("group", params, NULL);
+usage:
+        json_object_put(params);
+        log_error("Usage: tvamctl group add FILE | remove NAME | list | start NAME [--verify lazy|eager] | "
+                  "stop NAME [--force] [--timeout S]");
+        return EXIT_USAGE;
+}
+
+/* Run METHOD and write its result (a JSON document for a verifier) to OUT,
+ * atomically, or to stdout. */
+static int call_document(const char *method, json_object *params, const char *out)
+{
+        json_object *reply = NULL, *ok, *result;
+        const char *text;
+        int r = call(method, params, NULL, 0, &reply), status;
+
+        if (r == -EACCES)
+                return EXIT_DENIED;
+        if (r < 0)
+                return EXIT_UNREACHABLE;
+        if (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok) ||
+                !json_object_object_get_ex(reply, "result", &result)) {
+                status = report(reply, NULL);
+                json_object_put(reply);
+                return status;
+        }
+        text = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
+        if (out) {
+                _cleanup_free_ char *line = NULL;
+                if (asprintf(&line, "%s\n", text) < 0 || atomic_file_write(out, line, strlen(line), 0644) < 0) {
+                        log_error("Cannot write %s", out);
+                        json_object_put(reply);
+                        return EXIT_REFUSED;
+                }
+        } else
+                printf("%s\n", text);
+        json_object_put(reply);
+        return EXIT_DONE;
+}
+
+static int cmd_enrol(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "out", required_argument, NULL, 'o' },
+                {},
+        };
+        json_object *params = json_object_new_object();
+        const char *out = NULL;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'o':
+                        out = optarg;
+                        break;
+                default:
+                        goto usage;
+                }
+        if (argc - optind == 1 && strcmp(argv[optind], "request") == 0) {
+                json_object_object_add(params, "action", json_object_new_string("request"));
+                return call_document("enrol", params, out);
+        }
+        if (argc - optind == 2 && strcmp(argv[optind], "answer") == 0) {
+                _cleanup_free_ uint8_t *text = NULL;
+                size_t size;
+                if (read_full_file(argv[optind + 1], 1024 * 1024, &text, &size) < 0) {
+                        log_error("Cannot read the challenge %s", argv[optind + 1]);
+                        json_object_put(params);
+                        return EXIT_REFUSED;
+                }
+                json_object_object_add(params, "action", json_object_new_string("answer"));
+                json_object_object_add(params, "challenge", json_object_new_string_len((const char *)text, (int)size));
+                return call_document("enrol", params, out);
+        }
+usage:
+        json_object_put(params);
+        log_error("Usage: tvamctl enrol request [--out F] | enrol answer CHALLENGE [--out F]");
+        return EXIT_USAGE;
+}
+
+static int cmd_attest(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "nonce", required_argument, NULL, 'n' },
+                { "pcrs", required_argument, NULL, 'p' },
+                { "out", required_argument, NULL, 'o' },
+                {},
+        };
+        json_object *params = json_object_new_object(), *pcrs = NULL;
+        const char *out = NULL;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'n':
+                        json_object_object_add(params, "nonce", json_object_new_string(optarg));
+                        break;
+                case 'p': {
+                        _cleanup_free_ char *copy = strdup(optarg);
+                        char *save = NULL;
+                        pcrs = json_object_new_array();
+                        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                                char *end;
+                                long v = strtol(t, &end, 10);
+                                if (*end || v < 0 || v > 23) {
+                                        json_object_put(pcrs);
+                                        goto usage;
+                                }
+                                json_object_array_add(pcrs, json_object_new_int((int)v));
+                        }
+                        json_object_object_add(params, "pcrs", pcrs);
+                        break;
+                }
+                case 'o':
+                        out = optarg;
+                        break;
+                default:
+                        goto usage;
+                }
+        if (optind != argc || !json_object_object_get_ex(params, "nonce", NULL))
+                goto usage;
+        return call_document("attest", params, out);
+usage:
+        json_object_put(params);
+        log_error("Usage: tvamctl attest --nonce HEX [--pcrs 0,1,...] [--out FILE]");
+        return EXIT_USAGE;
+}
+
+/* --- policy / update (docs/update.md) ------------------------------------- */
+
+static void print_policy(json_object *result)
+{
+        json_object *states, *v;
+
+        printf("policy index %s, mode %s, update %s\n",
+                json_object_object_get_ex(result, "policy_index", &v) ? json_object_get_string(v) : "?",
+                json_object_object_get_ex(result, "mode", &v) ? json_object_get_string(v) : "?",
+                json_object_object_get_ex(result, "update", &v) ? json_object_get_string(v) : "?");
+        if (json_object_object_get_ex(result, "inputs", &v))
+                printf("update inputs: %s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        if (!json_object_object_get_ex(result, "states", &states))
+                return;
+        for (size_t i = 0; i < json_object_array_length(states); i++) {
+                json_object *st = json_object_array_get_idx(states, i), *pcrs;
+                printf("state %zu (%s): %s\n", i,
+                        json_object_object_get_ex(st, "role", &v) ? json_object_get_string(v) : "?",
+                        json_object_object_get_ex(st, "matches", &v) && json_object_get_boolean(v)
+                                ? "the TPM matches"
+                                : "the TPM differs");
+                if (!json_object_object_get_ex(st, "pcrs", &pcrs))
+                        continue;
+                for (size_t k = 0; k < json_object_array_length(pcrs); k++) {
+                        json_object *e = json_object_array_get_idx(pcrs, k), *pcr, *exp, *prov, *match;
+                        json_object_object_get_ex(e, "pcr", &pcr);
+                        json_object_object_get_ex(e, "expected", &exp);
+                        json_object_object_get_ex(e, "provenance", &prov);
+                        json_object_object_get_ex(e, "match", &match);
+                        printf("  PCR %2d %s %s  %s\n", json_object_get_int(pcr), json_object_get_string(exp),
+                                json_object_get_boolean(match) ? "=" : "≠", json_object_get_string(prov));
+                }
+        }
+}
+
+static void print_message(json_object *result)
+{
+        json_object *v;
+        if (json_object_object_get_ex(result, "message", &v))
+                printf("%s\n", json_object_get_string(v));
+        else if (json_object_object_get_ex(result, "changed_pcrs", &v))
+                printf("update prepared: the current and the next state unseal (PCRs %s change)\n",
+                        json_object_get_string(v));
+        else if (json_object_object_get_ex(result, "authorized", &v))
+                printf("the policy index authorizes the %s state only\n", json_object_get_string(v));
+        else
+                printf("done\n");
+}
+
+/* policy init|show|diagnose, update prepare|commit|abort.  The
+ * administrator secret is opened here and passed as a descriptor: never in
+ * argv, the environment or the request JSON. */
+static int cmd_policy_update(const char *group, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "admin-key-file", required_argument, NULL, 'a' },
+                { "kernel", required_argument, NULL, 'k' },
+                { "initrd", required_argument, NULL, 'i' },
+                { "tboot", required_argument, NULL, 't' },
+                { "base", required_argument, NULL, 'b' },
+                { "cmdline", required_argument, NULL, 'c' },
+                { "eventlog", required_argument, NULL, 'e' },
+                { "sinit-data", required_argument, NULL, 's' },
+                { "sinit-pcr17", required_argument, NULL, 'S' },
+                { "tboot-cmdline", required_argument, NULL, 'T' },
+                {},
+        };
+        static const char *const path_keys[] = { ['k'] = "kernel", ['i'] = "initrd", ['t'] = "tboot",
+                ['b'] = "base", ['e'] = "eventlog", ['s'] = "sinit_data" };
+        json_object *params = json_object_new_object();
+        char method[32], *abs = NULL;
+        const char *sub;
+        int fd = -1, c, status;
+        bool admin = false;
+
+        if (argc < 2)
+                goto usage;
+        sub = argv[1];
+        optind = 2; /* options follow the subcommand */
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'a':
+                        if (fd >= 0)
+                                goto usage;
+                        fd = open(optarg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fd < 0) {
+                                log_error_errno(-errno, "Cannot open the administrator key file %s", optarg);
+                                json_object_put(params);
+                                return EXIT_REFUSED;
+                        }
+                        break;
+                case 'k':
+                case 'i':
+                case 't':
+                case 'b':
+                case 'e':
+                case 's':
+                        /* tvamd reads these files itself: an absolute path */
+                        abs = realpath(optarg, NULL);
+                        if (!abs) {
+                                log_error_errno(-errno, "Cannot resolve %s", optarg);
+                                json_object_put(params);
+                                if (fd >= 0)
+                                        close(fd);
+                                return EXIT_REFUSED;
+                        }
+                        json_object_object_add(params, path_keys[c], json_object_new_string(abs));
+                        free(abs);
+                        break;
+                case 'c':
+                        json_object_object_add(params, "cmdline", json_object_new_string(optarg));
+                        break;
+                case 'S':
+                        json_object_object_add(params, "sinit_pcr17", json_object_new_string(optarg));
+                        break;
+                case 'T':
+                        json_object_object_add(params, "tboot_cmdline", json_object_new_string(optarg));
+                        break;
+                default:
+                        goto usage;
+                }
+        if (optind != argc)
+                goto usage;
+        if (strcmp(group, "policy") == 0 && strcmp(sub, "init") == 0)
+                admin = true;
+        else if (strcmp(group, "policy") == 0 && (strcmp(sub, "show") == 0 || strcmp(sub, "diagnose") == 0))
+                admin = false;
+        else if (strcmp(group, "update") == 0 &&
+                (strcmp(sub, "prepare") == 0 || strcmp(sub, "commit") == 0 || strcmp(sub, "abort") == 0))
+                admin = true;
+        else
+                goto usage;
+        if (admin != (fd >= 0))
+                goto usage; /* --admin-key-file exactly where the index is written */
+        snprintf(method, sizeof(method), "%s-%s", group, sub);
+        status = run_call_fds(method, params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
+                strcmp(sub, "show") == 0 ? print_policy : print_message);
+        if (fd >= 0)
+                close(fd);
+        return status;
+
+usage:
+        json_object_put(params);
+        if (fd >= 0)
+                close(fd);
+        log_error("Invalid arguments for '%s' (see tvamctl --help)", group);
         return EXIT_USAGE;
 }
 
@@ -473,6 +1035,18 @@ int main(int argc, char **argv)
                 return cmd_start(argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "stop") == 0)
                 return cmd_stop(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "enrol") == 0)
+                return cmd_enrol(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "attest") == 0)
+                return cmd_attest(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "group") == 0)
+                return cmd_group(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "backup") == 0)
+                return cmd_backup(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "restore") == 0)
+                return cmd_restore(argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "policy") == 0 || strcmp(command, "update") == 0)
+                return cmd_policy_update(command, argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "remove") == 0)
                 return cmd_name_only("remove", argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "list") == 0) {

@@ -3,10 +3,13 @@
 
 /* tvamd's state shared by its request handlers. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
 
+#include "tvam/app/app.h"
+#include "tvam/eventlog/eventlog.h"
 #include "tvam/tpm/tpm-context.h"
 
 struct lvm_ctx;
@@ -18,11 +21,25 @@ struct daemon {
         const char *tcti;
         const char *vg;          /* volume group of application LVs */
         const char *libvirt_uri;
+        /* This boot's TCG event log of PCR 13/14/15 (the initramfs starts it
+         * with the base image's PCR 14 event). */
+        const char *event_log;
         uint32_t launch_pcrs;    /* the launch profile's PCRs (srtm: 0-7, txt: 17-19) */
         struct tpm_context *tpm; /* opened lazily by daemon_tpm() */
         struct lvm_ctx *lvm;     /* opened lazily by daemon_lvm() */
         struct virt_conn *virt;  /* opened lazily by daemon_virt() */
+        /* The request being served: progress messages go to its client. */
+        int client_fd;
+        int64_t request_id;
+        /* TESTS ONLY: $TVAM_TEST_CRASH_AFTER_STEP (an import step name, e.g.
+         * "format"): tvamd dies abruptly right after that step of every
+         * import, like kill -9 there (tests/lab/scenarios/60-tvamd.sh). */
+        int test_crash_after_step;
 };
+
+/* Send a progress message for the current request (best effort: a client
+ * that went away does not stop the work). */
+void daemon_progress(struct daemon *d, json_object *progress /* taken */);
 
 int daemon_lvm(struct daemon *d, struct lvm_ctx **ret);
 int daemon_virt(struct daemon *d, struct virt_conn **ret);
@@ -50,6 +67,37 @@ int method_start(struct daemon *d, json_object *params, const int *fds, size_t n
 int method_stop(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size);
 int method_remove(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
+        char *message, size_t message_size);
+
+int method_backup(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
+        char *message, size_t message_size);
+int method_restore(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
+        char *message, size_t message_size);
+
+/* Start / stop one application (shared by start, stop and the groups).
+ * NETWORK: a libvirt network for its one interface, or NULL for none.
+ * RET_RESULT may be NULL. */
+int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vmode, const char *network,
+        json_object **ret_result, char *message, size_t message_size);
+int daemon_stop_app(struct daemon *d, const char *name, unsigned timeout_s, bool force, char *message,
+        size_t message_size);
+
+/* Measure E into PCR: append it to the TCG event log (durably), extend the
+ * PCR with H(identity || config) (docs/eventlog.md "TVAM events"), keep a
+ * copy of the log in the store, and add AUDIT_EVENT with AUDIT_FIELDS (JSON
+ * members) to the audit log.  daemon_log_event() writes the audit log only. */
+int daemon_measure(struct daemon *d, struct tpm_context *tpm, uint32_t pcr, const struct eventlog_tvam_event *e,
+        const char *audit_event, const char *audit_fields);
+int daemon_log_event(struct daemon *d, const char *event, const char *fields);
+
+/* Attestation methods (attest.c). */
+int method_enrol(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
+        char *message, size_t message_size);
+int method_attest(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
+        char *message, size_t message_size);
+
+/* Group methods (groups.c). */
+int method_group(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size);
 
 /* Roll back half-finished imports (at start-up). */

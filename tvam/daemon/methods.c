@@ -6,6 +6,7 @@
 
 #include "tvam/daemon/daemon.h"
 #include "tvam/daemon/mode.h"
+#include "tvam/daemon/policy.h"
 #include "tvam/ipc/ipc.h"
 
 #define TVAM_VERSION "0.1.0"
@@ -55,7 +56,12 @@ static int method_mode(struct daemon *d, json_object *params, const int *fds, si
                         return -EPERM;
                 }
                 if (want == MODE_APPLICATION && mode == MODE_UPDATE) {
-                        err = mode_enter_application(tpm);
+                        /* PCR 15 += H("tvam:mode:application"): a TVAM mode
+                         * event with that identity (docs/eventlog.md). */
+                        struct eventlog_tvam_event e = { .kind = EVENTLOG_TVAM_MODE };
+                        snprintf(e.name, sizeof(e.name), "application");
+                        snprintf(e.identity, sizeof(e.identity), "%s", MODE_APPLICATION_EVENT);
+                        err = daemon_measure(d, tpm, MODE_PCR, &e, "mode-application", "\"mode\":\"application\"");
                         if (err < 0) {
                                 snprintf(message, message_size, "cannot extend PCR %d: %s", MODE_PCR,
                                         strerror(-err));
@@ -91,6 +97,17 @@ static const struct {
         { "start", method_start },
         { "stop", method_stop },
         { "remove", method_remove },
+        { "backup", method_backup },
+        { "restore", method_restore },
+        { "group", method_group },
+        { "enrol", method_enrol },
+        { "attest", method_attest },
+        { "policy-init", method_policy_init },
+        { "policy-show", method_policy_show },
+        { "policy-diagnose", method_policy_diagnose },
+        { "update-prepare", method_update_prepare },
+        { "update-commit", method_update_commit },
+        { "update-abort", method_update_abort },
 };
 
 method_fn daemon_method(const char *method)

@@ -69,20 +69,3 @@ int mode_get(struct tpm_context *tpm, enum tvam_mode *ret)
                 *ret = MODE_UNKNOWN;
         return 0;
 }
-
-int mode_enter_application(struct tpm_context *tpm)
-{
-        enum tvam_mode mode;
-        uint8_t event[32];
-        int r;
-
-        r = mode_get(tpm, &mode);
-        if (r < 0)
-                return r;
-        if (mode != MODE_UPDATE)
-                return -EALREADY;
-        r = digest_buffer(DIGEST_SHA256, MODE_APPLICATION_EVENT, strlen(MODE_APPLICATION_EVENT), event);
-        if (r < 0)
-                return r;
-        return tpm_pcr_extend(tpm, MODE_PCR, DIGEST_SHA256, event);
-}

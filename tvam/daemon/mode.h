@@ -30,9 +30,5 @@ int mode_from_string(const char *s, enum tvam_mode *ret);
 /* Read PCR 15 and classify it. */
 int mode_get(struct tpm_context *tpm, enum tvam_mode *ret);
 
-/* Extend PCR 15 with SHA-256(MODE_APPLICATION_EVENT).  -EALREADY if the
- * platform is not in Update Mode. */
-int mode_enter_application(struct tpm_context *tpm);
-
 /* The PCR 15 value of Application Mode (for predicting sealing policies). */
 int mode_application_pcr_value(uint8_t ret[32]);

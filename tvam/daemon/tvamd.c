@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tvam/app/app.h"
 #include "tvam/daemon/daemon.h"
 #include "tvam/ipc/ipc.h"
 #include "tvam/shared/log.h"
@@ -32,6 +33,7 @@
 #define DEFAULT_TCTI "device:/dev/tpmrm0"
 #define DEFAULT_VG "tvam"
 #define DEFAULT_LIBVIRT_URI "qemu:///system"
+#define DEFAULT_EVENT_LOG "/run/tvam/measurements.log"
 /* The srtm launch profile's PCRs (firmware, GRUB); txt uses 17,18,19. */
 #define DEFAULT_LAUNCH_PCRS "0,1,2,3,4,5,6,7"
 #define CLIENT_TIMEOUT_S 60 /* a stalled client must not block the daemon */
@@ -94,10 +96,12 @@ static void help(void)
                "  -l, --launch-pcrs L   PCRs of the launch profile, comma-separated\n"
                "                        (default %s: srtm; txt: 17,18,19)\n"
                "  -u, --libvirt-uri URI libvirt connection (default %s)\n"
+               "  -e, --event-log PATH  this boot's TCG event log of PCR 13/14/15\n"
+               "                        (default %s; a copy is kept in STATE/logs)\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n",
                 IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI, DEFAULT_VG, DEFAULT_LAUNCH_PCRS,
-                DEFAULT_LIBVIRT_URI);
+                DEFAULT_LIBVIRT_URI, DEFAULT_EVENT_LOG);
 }
 
 /* systemd's readiness protocol (sd_notify(3)) without linking libsystemd:
@@ -121,6 +125,20 @@ static void notify_ready(void)
         if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
                 log_warning_errno(-errno, "Failed to notify readiness");
         close(fd);
+}
+
+void daemon_progress(struct daemon *d, json_object *progress)
+{
+        json_object *msg;
+
+        if (d->client_fd < 0) {
+                json_object_put(progress);
+                return;
+        }
+        msg = ipc_progress(d->request_id, progress);
+        if (ipc_send(d->client_fd, msg, NULL, 0) < 0)
+                d->client_fd = -1; /* gone: finish the work, skip further progress */
+        json_object_put(msg);
 }
 
 static void close_fds(int *fds, size_t n)
@@ -161,8 +179,11 @@ static int serve_request(struct daemon *d, int client)
         {
                 json_object *empty = params ? NULL : json_object_new_object();
                 log_info("request %" PRId64 ": %s", id, json_object_get_string(v));
+                d->client_fd = client;
+                d->request_id = id;
                 r = fn(d, params ? params : empty, fds, n_fds, &result, message, sizeof(message));
                 json_object_put(empty);
+                d->client_fd = -1;
         }
         if (r < 0) {
                 log_warning("request %" PRId64 " (%s) refused: %s", id, json_object_get_string(v), message);
@@ -221,6 +242,7 @@ int main(int argc, char **argv)
                 { "vg", required_argument, NULL, 'g' },
                 { "launch-pcrs", required_argument, NULL, 'l' },
                 { "libvirt-uri", required_argument, NULL, 'u' },
+                { "event-log", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -231,6 +253,8 @@ int main(int argc, char **argv)
                 .tcti = DEFAULT_TCTI,
                 .vg = DEFAULT_VG,
                 .libvirt_uri = DEFAULT_LIBVIRT_URI,
+                .event_log = DEFAULT_EVENT_LOG,
+                .client_fd = -1,
         };
         const char *launch_pcrs = DEFAULT_LAUNCH_PCRS;
         struct sigaction sa = { .sa_handler = on_signal };
@@ -239,7 +263,7 @@ int main(int argc, char **argv)
         log_set_program_name("tvamd");
         log_parse_environment();
 
-        while ((c = getopt_long(argc, argv, "s:d:t:g:l:u:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "s:d:t:g:l:u:e:h", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         d.socket_path = optarg;
@@ -259,6 +283,9 @@ int main(int argc, char **argv)
                 case 'u':
                         d.libvirt_uri = optarg;
                         break;
+                case 'e':
+                        d.event_log = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -275,6 +302,17 @@ int main(int argc, char **argv)
         if (parse_pcr_list(launch_pcrs, &d.launch_pcrs) < 0) {
                 log_error("Invalid --launch-pcrs '%s' (comma-separated PCR numbers 0-23)", launch_pcrs);
                 return 2;
+        }
+        {
+                const char *crash = getenv("TVAM_TEST_CRASH_AFTER_STEP");
+                if (crash && *crash) {
+                        d.test_crash_after_step = app_import_step_from_string(crash);
+                        if (d.test_crash_after_step <= 0) {
+                                log_error("Invalid TVAM_TEST_CRASH_AFTER_STEP '%s'", crash);
+                                return 2;
+                        }
+                        log_warning("TEST HOOK: dying after import step '%s'", crash);
+                }
         }
         if (geteuid() != 0)
                 log_warning("Not running as root: the TPM, LVM and device-mapper will refuse most operations");

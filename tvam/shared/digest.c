@@ -180,3 +180,53 @@ int digest_fd(enum digest_alg alg, int fd, uint8_t *out, uint64_t *ret_bytes)
                 *ret_bytes = total;
         return 0;
 }
+
+struct digest_hasher {
+        EVP_MD *md;
+        EVP_MD_CTX *ctx;
+        enum digest_alg alg;
+};
+
+void digest_hasher_free(struct digest_hasher *h)
+{
+        if (!h)
+                return;
+        EVP_MD_CTX_free(h->ctx);
+        EVP_MD_free(h->md);
+        free(h);
+}
+
+int digest_hasher_new(enum digest_alg alg, struct digest_hasher **ret)
+{
+        _cleanup_(digest_hasher_freep) struct digest_hasher *h = NULL;
+        const char *name = digest_alg_to_string(alg);
+
+        assert(ret);
+        if (!name)
+                return -EOPNOTSUPP;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->alg = alg;
+        /* An explicit fetch (OpenSSL 3 "algorithm fetching"): the implicit
+         * one behind EVP_sha256() is repeated, with locking, on every init. */
+        h->md = EVP_MD_fetch(NULL, name, NULL);
+        h->ctx = EVP_MD_CTX_new();
+        if (!h->md || !h->ctx)
+                return -ENOMEM;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int digest_hasher_two(struct digest_hasher *h, const void *a, size_t a_size, const void *b, size_t b_size,
+        uint8_t *out)
+{
+        unsigned len = 0;
+
+        assert(h && (a || a_size == 0) && (b || b_size == 0) && out);
+        if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 || EVP_DigestUpdate(h->ctx, a, a_size) != 1 ||
+                (b_size && EVP_DigestUpdate(h->ctx, b, b_size) != 1) || EVP_DigestFinal_ex(h->ctx, out, &len) != 1 ||
+                len != digest_size(h->alg))
+                return -EIO;
+        return 0;
+}

@@ -17,6 +17,7 @@
 
 #define DEFAULT_BUFFER_SIZE (4u << 20)
 #define PROGRESS_EVERY (256ull << 20)
+#define PROGRESS_INTERVAL_S 0.5 /* a terminal shows a live rate and ETA */
 
 /*
  * Hashing overlapped with I/O (issue 5: import throughput close to dd).
@@ -211,6 +212,7 @@ static int read_and_hash(int in_fd, struct ring *g, struct digest_ctx *ctx,
         const struct image_stream_options *o, struct image_stream_progress *progress, double start)
 {
         uint64_t next_report = PROGRESS_EVERY;
+        double next_time = start + PROGRESS_INTERVAL_S;
         int r;
 
         for (;;) {
@@ -239,12 +241,16 @@ static int read_and_hash(int in_fd, struct ring *g, struct digest_ctx *ctx,
                 ring_submit(g, (size_t)n);
                 progress->bytes_done += (uint64_t)n;
 
-                if (o->progress && progress->bytes_done >= next_report) {
-                        progress->seconds = now_seconds() - start;
-                        r = o->progress(progress, o->userdata);
-                        if (r < 0)
-                                return r;
-                        next_report += PROGRESS_EVERY;
+                if (o->progress) {
+                        double now = now_seconds();
+                        if (progress->bytes_done >= next_report || now >= next_time) {
+                                progress->seconds = now - start;
+                                r = o->progress(progress, o->userdata);
+                                if (r < 0)
+                                        return r;
+                                next_report = progress->bytes_done + PROGRESS_EVERY;
+                                next_time = now + PROGRESS_INTERVAL_S;
+                        }
                 }
         }
 }

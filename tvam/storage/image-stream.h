@@ -25,7 +25,8 @@ struct image_stream_progress {
         double seconds;
 };
 
-/* Called about every 256 MiB and at the end; return < 0 to cancel. */
+/* Called every 256 MiB or half second, whichever comes first, and at the
+ * end; return < 0 to cancel. */
 typedef int (*image_stream_progress_fn)(const struct image_stream_progress *p, void *userdata);
 
 struct image_stream_options {

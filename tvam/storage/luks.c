@@ -263,6 +263,46 @@ int luks_close(const char *name)
         return crypt_deactivate(cd, name);
 }
 
+int luks_tpm_rebind(const char *path, const struct secret *recovery_secret, const struct secret *new_tpm_secret,
+        const struct luks_token *token)
+{
+        _cleanup_crypt_free_ struct crypt_device *cd = NULL;
+        struct luks_token t;
+        int r, old, slot;
+
+        if (!path || !recovery_secret || !new_tpm_secret || !token ||
+                new_tpm_secret->size != LUKS_TPM_SECRET_SIZE)
+                return -EINVAL;
+        r = cryptutil_load_luks2(path, &cd);
+        if (r < 0)
+                return r;
+        old = tpm_keyslot(cd);
+        if (old < 0 && old != -ENOENT)
+                return old;
+        r = crypt_set_pbkdf_type(cd, &tpm_pbkdf);
+        if (r < 0)
+                return r;
+        /* The recovery passphrase unlocks the volume key from its own
+         * keyslot (it opens no other); the new keyslot gets the TPM secret. */
+        slot = crypt_keyslot_add_by_passphrase(cd, CRYPT_ANY_SLOT, (const char *)recovery_secret->data,
+                recovery_secret->size, (const char *)new_tpm_secret->data, new_tpm_secret->size);
+        if (slot < 0)
+                return slot;
+        t = *token;
+        t.keyslot = slot;
+        r = luks_token_write_cd(cd, &t);
+        if (r < 0) {
+                (void)crypt_keyslot_destroy(cd, slot);
+                return r;
+        }
+        if (old >= 0 && old != slot) {
+                r = crypt_keyslot_destroy(cd, old);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int luks_has_recovery(const char *path)
 {
         _cleanup_crypt_free_ struct crypt_device *cd = NULL;

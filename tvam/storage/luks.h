@@ -84,6 +84,15 @@ int luks_recovery_add(
  * -ENOENT if there is none. */
 int luks_recovery_remove(const char *path, const struct secret *tpm_secret);
 
+/* Bind the volume to a new TPM secret, authorised by the recovery secret
+ * (restore on another machine = migration, acTvSM §3.3): add a keyslot for
+ * NEW_TPM_SECRET, point the tvam-tpm2 token (TOKEN, its keyslot field is
+ * ignored) at it, then destroy the previous TPM keyslot.  Each step is one
+ * LUKS2 header commit, and the recovery keyslot stays, so an interruption
+ * leaves the volume openable.  -EPERM if RECOVERY_SECRET opens no keyslot. */
+int luks_tpm_rebind(const char *path, const struct secret *recovery_secret, const struct secret *new_tpm_secret,
+        const struct luks_token *token);
+
 /* Does the volume have a recovery keyslot?  1 yes, 0 no, or negative errno. */
 int luks_has_recovery(const char *path);
 

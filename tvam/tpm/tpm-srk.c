@@ -121,6 +121,15 @@ int tpm_srk_get(struct tpm_context *c, ESYS_TR *ret)
         return 0;
 }
 
+void tpm_srk_forget(struct tpm_context *c)
+{
+        assert(c);
+        if (c->srk != ESYS_TR_NONE) {
+                (void)Esys_TR_Close(c->esys, &c->srk);
+                c->srk = ESYS_TR_NONE;
+        }
+}
+
 int tpm_srk_provision(struct tpm_context *c, const struct secret *owner_auth)
 {
         ESYS_TR tr = ESYS_TR_NONE;

@@ -25,3 +25,8 @@
  * never evicted: it may belong to someone else).
  */
 int tpm_srk_provision(struct tpm_context *c, const struct secret *owner_auth);
+
+/* Drop the cached SRK handle, so the next use looks it up (and verifies it)
+ * again.  tvamd calls this per request: the owner may have cleared the TPM
+ * (tpm2_clear: new storage hierarchy) since the last one. */
+void tpm_srk_forget(struct tpm_context *c);

@@ -282,3 +282,31 @@ int virt_domain_xml(const struct virt_domain_config *cfg, char **ret_xml)
         *ret_xml = TAKE_PTR(buf);
         return 0;
 }
+
+int virt_network_xml(const char *name, const char *bridge, char **ret_xml)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert(ret_xml);
+        if (!name || !virt_name_valid(name) || !bridge || !virt_name_valid(bridge) || strlen(bridge) > 15)
+                return -EINVAL;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        put_xml(f,
+                "<network>\n"
+                "  <name>%s</name>\n"
+                "  <bridge name='%s' stp='off' delay='0'/>\n"
+                "</network>\n",
+                name, bridge);
+        if (ferror(f)) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret_xml = TAKE_PTR(buf);
+        return 0;
+}

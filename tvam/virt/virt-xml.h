@@ -57,3 +57,9 @@ int virt_domain_config_check(const struct virt_domain_config *cfg, char *errbuf,
 /* The libvirt domain XML for CFG (checked with virt_domain_config_check()
  * first).  *ret_xml is malloc'd.  -EINVAL for an invalid CFG, -ENOMEM. */
 int virt_domain_xml(const struct virt_domain_config *cfg, char **ret_xml);
+
+/* An isolated network: a private layer-2 segment on host bridge BRIDGE
+ * (1-15 of [A-Za-z0-9_.-]) with no <forward> (no route or NAT to the host's
+ * networks), no host address and so no DHCP/DNS server (libvirt's network
+ * XML, "Isolated network config").  For application groups (acTvSM AGCLV). */
+int virt_network_xml(const char *name, const char *bridge, char **ret_xml);

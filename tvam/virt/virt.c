@@ -28,6 +28,7 @@ struct virt_conn {
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(virDomainPtr, virDomainFree)
+DEFINE_TRIVIAL_CLEANUP_FUNC(virNetworkPtr, virNetworkFree)
 
 static _Thread_local char last_error[512];
 
@@ -71,10 +72,12 @@ int virt_error_code_to_errno(int code)
         case VIR_ERR_OK:
                 return 0;
         case VIR_ERR_NO_DOMAIN:
+        case VIR_ERR_NO_NETWORK:
                 return -ENOENT;
         case VIR_ERR_OPERATION_INVALID: /* "domain is already active" / "not running" */
                 return -EBUSY;
         case VIR_ERR_DOM_EXIST:
+        case VIR_ERR_NETWORK_EXIST:
                 return -EEXIST;
         case VIR_ERR_NO_CONNECT:
                 return -ECONNREFUSED;
@@ -545,4 +548,51 @@ int virt_wait_serial_marker(const char *path, const char *marker, unsigned timeo
                         return set_error(-ETIMEDOUT, "marker not in %s within %u s", path, timeout_s);
                 sleep_ms(POLL_INTERVAL_MS);
         }
+}
+
+int virt_network_start(struct virt_conn *c, const char *name, const char *bridge)
+{
+        _cleanup_free_ char *xml = NULL;
+        _cleanup_(virNetworkFreep) virNetworkPtr n = NULL;
+        int r;
+
+        assert(c);
+        last_error[0] = '\0';
+        r = virt_network_xml(name, bridge, &xml);
+        if (r < 0)
+                return set_error(r, "invalid network or bridge name");
+        if (virt_network_is_active(c, name) > 0)
+                return set_error(-EEXIST, "network is active already");
+        /* virNetworkCreateXML: transient, gone once destroyed. */
+        n = virNetworkCreateXML(c->conn, xml);
+        if (!n)
+                return libvirt_error();
+        return 0;
+}
+
+int virt_network_stop(struct virt_conn *c, const char *name)
+{
+        _cleanup_(virNetworkFreep) virNetworkPtr n = NULL;
+
+        assert(c && name);
+        last_error[0] = '\0';
+        n = virNetworkLookupByName(c->conn, name);
+        if (!n)
+                return libvirt_error();
+        return virNetworkDestroy(n) < 0 ? libvirt_error() : 0;
+}
+
+int virt_network_is_active(struct virt_conn *c, const char *name)
+{
+        _cleanup_(virNetworkFreep) virNetworkPtr n = NULL;
+        int r;
+
+        assert(c && name);
+        n = virNetworkLookupByName(c->conn, name);
+        if (!n) {
+                virResetLastError();
+                return 0;
+        }
+        r = virNetworkIsActive(n);
+        return r > 0 ? 1 : 0;
 }

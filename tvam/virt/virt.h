@@ -94,3 +94,13 @@ void virt_domain_info_free(struct virt_domain_info *infos, size_t n);
  * anywhere; the file may not exist yet).  0 when found, -ETIMEDOUT after
  * TIMEOUT_S seconds. */
 int virt_wait_serial_marker(const char *path, const char *marker, unsigned timeout_s);
+
+/* Create (transient) and start the isolated network NAME on bridge BRIDGE
+ * (virt_network_xml()).  -EEXIST if a network of that name is active. */
+int virt_network_start(struct virt_conn *c, const char *name, const char *bridge);
+
+/* Destroy the network NAME.  -ENOENT if there is none. */
+int virt_network_stop(struct virt_conn *c, const char *name);
+
+/* 1 if the network NAME is active, 0 if not (or unknown). */
+int virt_network_is_active(struct virt_conn *c, const char *name);

@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tvamd: the revocable sealing policy (policy.json + the PolicyAuthorizeNV
+ * index) and the methods policy-init, policy-show, policy-diagnose.  The
+ * crash-safety argument is in policy.h and docs/update.md.
+ */
+#include "tvam/daemon/policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tvam/daemon/mode.h"
+#include "tvam/eventlog/eventlog.h"
+#include "tvam/shared/fileio.h"
+#include "tvam/shared/hex.h"
+#include "tvam/shared/log.h"
+#include "tvam/shared/macro.h"
+#include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-srk.h"
+
+#define POLICY_FILE_MAX (1u << 20)
+#define POLICY_FILE_VERSION 1
+#define BASE_PCR 14
+#define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
+
+#define FAIL(err, ...)                                                                                      \
+        ({                                                                                                  \
+                snprintf(message, message_size, __VA_ARGS__);                                               \
+                (err);                                                                                      \
+        })
+
+void policy_file_done(struct policy_file *pf)
+{
+        if (!pf)
+                return;
+        if (pf->inputs)
+                json_object_put(pf->inputs);
+        pf->inputs = NULL;
+}
+
+uint32_t policy_state_diff(const struct tpm_pcr_state *a, const struct tpm_pcr_state *b)
+{
+        uint32_t diff = (a->mask ^ b->mask) & PCR_MASK_ALL;
+        size_t n = digest_size(a->pcrs.alg);
+
+        for (unsigned p = 0; p < PCR_COUNT; p++)
+                if ((a->mask & b->mask & (1u << p)) && memcmp(a->pcrs.values[p], b->pcrs.values[p], n) != 0)
+                        diff |= 1u << p;
+        return diff;
+}
+
+static int first_pcr(uint32_t mask)
+{
+        for (unsigned p = 0; p < PCR_COUNT; p++)
+                if (mask & (1u << p))
+                        return (int)p;
+        return -1;
+}
+
+/* Digest of a set for comparing with the index; n = 0 matches nothing. */
+static int set_digest(const struct policy_state *set, size_t n, uint8_t ret[32])
+{
+        struct tpm_pcr_state s[POLICY_STATES_MAX];
+
+        if (n == 0 || n > POLICY_STATES_MAX)
+                return -ENOENT;
+        for (size_t i = 0; i < n; i++)
+                s[i] = set[i].s;
+        return tpm_policy_nv_states_digest(s, n, ret);
+}
+
+/* --- policy.json codec ---------------------------------------------------- */
+
+static json_object *state_to_json(const struct policy_state *st)
+{
+        json_object *o = json_object_new_object(), *pcrs = json_object_new_object(),
+                    *prov = json_object_new_object();
+        size_t n = digest_size(st->s.pcrs.alg);
+
+        for (unsigned p = 0; p < PCR_COUNT; p++) {
+                char key[4], *hex = NULL;
+                if (!(st->s.mask & (1u << p)))
+                        continue;
+                snprintf(key, sizeof(key), "%u", p);
+                if (hex_encode(st->s.pcrs.values[p], n, &hex) < 0) {
+                        json_object_put(o), json_object_put(pcrs), json_object_put(prov);
+                        return NULL;
+                }
+                json_object_object_add(pcrs, key, json_object_new_string(hex));
+                json_object_object_add(prov, key, json_object_new_string(st->provenance[p]));
+                free(hex);
+        }
+        json_object_object_add(o, "pcrs", pcrs);
+        json_object_object_add(o, "provenance", prov);
+        return o;
+}
+
+static int state_from_json(json_object *o, struct policy_state *ret)
+{
+        json_object *pcrs, *prov, *v;
+
+        *ret = (struct policy_state){};
+        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "pcrs", &pcrs) ||
+                !json_object_is_type(pcrs, json_type_object) || !json_object_object_get_ex(o, "provenance", &prov) ||
+                !json_object_is_type(prov, json_type_object))
+                return -EBADMSG;
+        if (pcr_bank_init(&ret->s.pcrs, DIGEST_SHA256) < 0)
+                return -EBADMSG;
+        json_object_object_foreach(pcrs, key, value)
+        {
+                char *end;
+                unsigned long p = strtoul(key, &end, 10);
+                if (*end || end == key || p >= PCR_COUNT || !json_object_is_type(value, json_type_string) ||
+                        hex_decode_exact(json_object_get_string(value), ret->s.pcrs.values[p], 32) < 0)
+                        return -EBADMSG;
+                ret->s.mask |= 1u << p;
+                if (json_object_object_get_ex(prov, key, &v) && json_object_is_type(v, json_type_string))
+                        snprintf(ret->provenance[p], POLICY_PROVENANCE_MAX, "%s", json_object_get_string(v));
+        }
+        return ret->s.mask ? 0 : -EBADMSG;
+}
+
+static json_object *set_to_json(const struct policy_state *set, size_t n)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, state_to_json(&set[i]));
+        return a;
+}
+
+static int set_from_json(json_object *a, struct policy_state *set, size_t *ret_n)
+{
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(a);
+        if (n > POLICY_STATES_MAX)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                r = state_from_json(json_object_array_get_idx(a, i), &set[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static void state_path(struct daemon *d, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", d->state_dir, POLICY_STATE_FILE);
+}
+
+static int policy_file_save(struct daemon *d, const struct policy_file *pf)
+{
+        json_object *o = json_object_new_object();
+        char path[512];
+        const char *text;
+        int r;
+
+        json_object_object_add(o, "version", json_object_new_int(POLICY_FILE_VERSION));
+        json_object_object_add(o, "authorized", set_to_json(pf->authorized, pf->n_authorized));
+        if (pf->n_writing > 0)
+                json_object_object_add(o, "writing", set_to_json(pf->writing, pf->n_writing));
+        if (pf->update) {
+                json_object *u = json_object_new_object();
+                json_object_object_add(u, "current", state_to_json(&pf->current));
+                json_object_object_add(u, "next", state_to_json(&pf->next));
+                if (pf->inputs)
+                        json_object_object_add(u, "inputs", json_object_get(pf->inputs));
+                json_object_object_add(o, "update", u);
+        }
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+        state_path(d, path, sizeof(path));
+        (void)mkdir(d->state_dir, 0700);
+        r = atomic_file_write(path, text, strlen(text), 0600);
+        json_object_put(o);
+        return r;
+}
+
+static int policy_file_read(struct daemon *d, struct policy_file *ret)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        json_object *o, *v, *u;
+        char path[512];
+        size_t size;
+        int r;
+
+        *ret = (struct policy_file){};
+        state_path(d, path, sizeof(path));
+        r = read_full_file(path, POLICY_FILE_MAX, &buf, &size);
+        if (r < 0)
+                return r;
+        o = json_tokener_parse((const char *)buf);
+        if (!o)
+                return -EBADMSG;
+        r = -EBADMSG;
+        if (!json_object_object_get_ex(o, "version", &v) || json_object_get_int(v) != POLICY_FILE_VERSION)
+                goto out;
+        if (!json_object_object_get_ex(o, "authorized", &v) ||
+                set_from_json(v, ret->authorized, &ret->n_authorized) < 0)
+                goto out;
+        if (json_object_object_get_ex(o, "writing", &v) && set_from_json(v, ret->writing, &ret->n_writing) < 0)
+                goto out;
+        if (json_object_object_get_ex(o, "update", &u)) {
+                if (!json_object_object_get_ex(u, "current", &v) || state_from_json(v, &ret->current) < 0 ||
+                        !json_object_object_get_ex(u, "next", &v) || state_from_json(v, &ret->next) < 0)
+                        goto out;
+                if (json_object_object_get_ex(u, "inputs", &v))
+                        ret->inputs = json_object_get(v);
+                ret->update = true;
+        }
+        r = 0;
+out:
+        json_object_put(o);
+        if (r < 0)
+                policy_file_done(ret);
+        return r;
+}
+
+static bool set_contains(const struct policy_state *set, size_t n, const struct policy_state *st)
+{
+        for (size_t i = 0; i < n; i++)
+                if (policy_state_diff(&set[i].s, &st->s) == 0)
+                        return true;
+        return false;
+}
+
+int policy_file_load(struct daemon *d, struct tpm_context *tpm, struct policy_file *ret, char *message,
+        size_t message_size)
+{
+        const struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
+        uint8_t held[32], digest[32];
+        bool changed = false, written = false;
+        int r;
+
+        r = policy_file_read(d, ret);
+        if (r == -ENOENT) {
+                /* policy.json lost while the index exists: not "never
+                 * initialized" — sealing must not fall back to PolicyPCR. */
+                if (tpm_policy_nv_read_digest(tpm, &nv, held) == 0)
+                        return FAIL(-ESTALE,
+                                "%s/%s is missing but the policy index 0x%08x exists: run tvamctl policy init "
+                                "again to authorize the current state",
+                                d->state_dir, POLICY_STATE_FILE, nv.policy_index);
+                return FAIL(r, "the sealing policy is not initialized (tvamctl policy init)");
+        }
+        if (r < 0)
+                return FAIL(r, "%s/%s is unreadable or malformed: %s", d->state_dir, POLICY_STATE_FILE,
+                        strerror(-r));
+        r = tpm_policy_nv_read_digest(tpm, &nv, held);
+        if (r < 0) {
+                policy_file_done(ret);
+                return FAIL(r, "cannot read the policy index 0x%08x: %s", nv.policy_index, strerror(-r));
+        }
+
+        /* Heal an interrupted transition (policy.h): the index decides. */
+        if (ret->n_writing > 0) {
+                if (set_digest(ret->writing, ret->n_writing, digest) == 0 && memcmp(digest, held, 32) == 0) {
+                        /* the write happened: "writing" is what the index holds */
+                        memcpy(ret->authorized, ret->writing, sizeof(ret->writing));
+                        written = true;
+                        ret->n_authorized = ret->n_writing;
+                        /* a commit or abort wrote one state: the update is over */
+                        if (ret->update && ret->n_authorized == 1)
+                                ret->update = false;
+                } else if (ret->update && !set_contains(ret->authorized, ret->n_authorized, &ret->next))
+                        ret->update = false; /* a prepare that never reached the index */
+                ret->n_writing = 0;
+                changed = true;
+        }
+        if (set_digest(ret->authorized, ret->n_authorized, digest) < 0 || memcmp(digest, held, 32) != 0) {
+                policy_file_done(ret);
+                return FAIL(-ESTALE,
+                        "the policy index 0x%08x holds a digest tvamd did not write (no authorized state, or "
+                        "written by someone else): nothing sealed through it unseals until the administrator "
+                        "authorizes a state",
+                        nv.policy_index);
+        }
+        if (changed) {
+                if (!ret->update && ret->inputs) {
+                        json_object_put(ret->inputs);
+                        ret->inputs = NULL;
+                }
+                r = policy_file_save(d, ret);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot rewrite %s after an interrupted policy write", POLICY_STATE_FILE);
+                else
+                        log_info("%s healed after an interrupted policy write: index 0x%08x holds the %s set",
+                                POLICY_STATE_FILE, nv.policy_index, written ? "new" : "previous");
+        }
+        return 0;
+}
+
+int daemon_policy_load(struct daemon *d, struct tpm_context *tpm, struct daemon_policy *ret, char *message,
+        size_t message_size)
+{
+        struct policy_file pf;
+        int r;
+
+        r = policy_file_load(d, tpm, &pf, message, message_size);
+        if (r < 0)
+                return r;
+        *ret = (struct daemon_policy){ .nv = TPM_POLICY_NV_DEFAULT, .n_states = pf.n_authorized };
+        for (size_t i = 0; i < pf.n_authorized; i++)
+                ret->states[i] = pf.authorized[i].s;
+        policy_file_done(&pf);
+        return 0;
+}
+
+int daemon_policy_check(const struct daemon_policy *policy, const struct pcr_bank *state, uint32_t mask,
+        char *message, size_t message_size)
+{
+        struct tpm_pcr_state want = { .mask = mask, .pcrs = *state };
+        uint32_t best = 0;
+
+        for (size_t i = 0; i < policy->n_states; i++) {
+                uint32_t diff = policy_state_diff(&policy->states[i], &want);
+                if (diff == 0)
+                        return 0;
+                if (i == 0 || first_pcr(diff) > first_pcr(best))
+                        best = diff;
+        }
+        return FAIL(-EPERM,
+                "the policy index does not authorize this platform's Application-Mode state (PCR %d differs "
+                "from every authorized state): a secret sealed now would not unseal",
+                first_pcr(best));
+}
+
+/* TESTS ONLY (tests/tpm/update.sh): $TVAM_TEST_POLICY_CRASH = "recorded" or
+ * "written" kills tvamd abruptly at that point of a transition, like a
+ * power loss there. */
+static void test_crash_point(const char *point)
+{
+        const char *want = getenv("TVAM_TEST_POLICY_CRASH");
+        if (want && strcmp(want, point) == 0)
+                _exit(99);
+}
+
+int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct secret *admin,
+        struct policy_file *pf, const struct policy_state *states, size_t n, enum policy_update_op op,
+        char *message, size_t message_size)
+{
+        const struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
+        struct tpm_pcr_state s[POLICY_STATES_MAX];
+        struct policy_file before = *pf;
+        int r;
+
+        if (n == 0 || n > POLICY_STATES_MAX)
+                return FAIL(-EINVAL, "a policy authorizes 1 to %u states", POLICY_STATES_MAX);
+        /* 1. record what is being written (and the update, if prepared) */
+        memcpy(pf->writing, states, n * sizeof(*states));
+        pf->n_writing = n;
+        if (op == POLICY_UPDATE_SET)
+                pf->update = true;
+        r = policy_file_save(d, pf);
+        if (r < 0) {
+                *pf = before;
+                return FAIL(r, "cannot write %s/%s: %s", d->state_dir, POLICY_STATE_FILE, strerror(-r));
+        }
+        test_crash_point("recorded");
+        /* 2. one NV write, authorized by the admin secret */
+        for (size_t i = 0; i < n; i++)
+                s[i] = states[i].s;
+        r = tpm_policy_nv_authorize(tpm, &nv, admin, s, n);
+        if (r < 0) {
+                *pf = before; /* the index did not change: neither does the file */
+                before.inputs = NULL;
+                if (policy_file_save(d, pf) < 0)
+                        log_warning("Cannot restore %s; the next load heals it from the index", POLICY_STATE_FILE);
+                if (r == -EACCES)
+                        return FAIL(r, "the administrator secret is wrong (TPM2_PolicySecret on index 0x%08x "
+                                       "refused it); nothing was changed",
+                                nv.admin_index);
+                return FAIL(r, "cannot write the policy index 0x%08x: %s; nothing was changed", nv.policy_index,
+                        strerror(-r));
+        }
+        test_crash_point("written");
+        /* 3. the index holds it */
+        memcpy(pf->authorized, states, n * sizeof(*states));
+        pf->n_authorized = n;
+        pf->n_writing = 0;
+        if (op == POLICY_UPDATE_CLEAR) {
+                pf->update = false;
+                if (pf->inputs)
+                        json_object_put(pf->inputs);
+                pf->inputs = NULL;
+        }
+        r = policy_file_save(d, pf);
+        if (r < 0)
+                log_warning_errno(r, "Cannot update %s; the next load heals it from the index", POLICY_STATE_FILE);
+        return 0;
+}
+
+int policy_current_state(struct daemon *d, struct tpm_context *tpm, struct policy_state *ret)
+{
+        uint32_t mask;
+        int r;
+
+        *ret = (struct policy_state){};
+        r = daemon_application_state(d, tpm, &ret->s.pcrs, &mask);
+        if (r < 0)
+                return r;
+        ret->s.mask = mask;
+        for (unsigned p = 0; p < PCR_COUNT; p++) {
+                if (!(mask & (1u << p)))
+                        continue;
+                if (p == MODE_PCR)
+                        snprintf(ret->provenance[p], POLICY_PROVENANCE_MAX,
+                                "Application Mode: H(0^32 || H(\"%s\")) (tvamd)", MODE_APPLICATION_EVENT);
+                else if (p == BASE_PCR)
+                        snprintf(ret->provenance[p], POLICY_PROVENANCE_MAX,
+                                "base image: the TPM's value when the state was recorded");
+                else
+                        snprintf(ret->provenance[p], POLICY_PROVENANCE_MAX,
+                                "launch PCR: the TPM's value when the state was recorded");
+        }
+        return 0;
+}
+
+int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm_context **ret_tpm,
+        struct secret **ret_admin, char *message, size_t message_size)
+{
+        struct tpm_context *tpm;
+        int r;
+
+        if (n_fds < 1)
+                return FAIL(-EINVAL, "the administrator secret must be passed as a descriptor (--admin-key-file)");
+        r = daemon_tpm(d, &tpm);
+        if (r < 0)
+                return FAIL(r, "cannot reach the TPM (%s): %s", d->tcti, strerror(-r));
+        tpm_srk_forget(tpm);
+        r = tpm_srk_provision(tpm, NULL);
+        if (r < 0)
+                return FAIL(r, "cannot provision the SRK at 0x81000001: %s", strerror(-r));
+        r = recovery_from_fd(fds[0], ret_admin);
+        if (r < 0)
+                return FAIL(r, "cannot read the administrator secret: %s", strerror(-r));
+        *ret_tpm = tpm;
+        return 0;
+}
+
+/* --- policy-init ---------------------------------------------------------- */
+
+int method_policy_init(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size)
+{
+        const struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
+        _cleanup_secret_ struct secret *admin = NULL;
+        struct policy_file pf = {};
+        struct policy_state cur;
+        struct tpm_context *tpm;
+        char path[512];
+        json_object *res;
+        int r;
+
+        (void)params;
+        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, message, message_size);
+        if (r < 0)
+                return r;
+        state_path(d, path, sizeof(path));
+        if (access(path, F_OK) == 0)
+                return FAIL(-EEXIST, "the sealing policy is initialized already (%s exists)", path);
+        r = tpm_policy_nv_provision(tpm, &nv, admin, NULL);
+        if (r == -EEXIST)
+                return FAIL(r, "NV index 0x%08x or 0x%08x exists with other attributes or policy: not ours, left alone",
+                        nv.policy_index, nv.admin_index);
+        if (r < 0)
+                return FAIL(r, "cannot provision the policy NV indices: %s", strerror(-r));
+        r = policy_current_state(d, tpm, &cur);
+        if (r < 0)
+                return FAIL(r, "cannot read the PCRs of the current state: %s", strerror(-r));
+        r = policy_transition(d, tpm, admin, &pf, &cur, 1, POLICY_UPDATE_KEEP, message, message_size);
+        if (r < 0) {
+                (void)unlink(path); /* no state was authorized by us */
+                return r;
+        }
+        res = json_object_new_object();
+        json_object_object_add(res, "policy_index", json_object_new_string("0x01800a01"));
+        json_object_object_add(res, "admin_index", json_object_new_string("0x01800a02"));
+        json_object_object_add(res, "state", state_to_json(&cur));
+        *ret_result = res;
+        log_info("sealing policy initialized: index 0x%08x authorizes the current Application-Mode state",
+                nv.policy_index);
+        return 0;
+}
+
+/* --- policy-show / policy-diagnose ---------------------------------------- */
+
+struct tpm_view {
+        struct pcr_bank pcrs; /* the TPM now */
+        enum tvam_mode mode;
+        uint8_t app15[32];
+};
+
+static int tpm_view_read(struct tpm_context *tpm, struct tpm_view *ret)
+{
+        int r = tpm_pcr_read(tpm, DIGEST_SHA256, PCR_MASK_ALL, &ret->pcrs);
+        if (r < 0)
+                return r;
+        r = mode_get(tpm, &ret->mode);
+        if (r < 0)
+                return r;
+        return mode_application_pcr_value(ret->app15);
+}
+
+/* PCRs where the TPM differs from ST.  In Update Mode PCR 15 is compared
+ * with the value it will have after the switch (applications only start in
+ * Application Mode). */
+static uint32_t state_vs_tpm(const struct policy_state *st, const struct tpm_view *v)
+{
+        uint32_t diff = 0;
+
+        for (unsigned p = 0; p < PCR_COUNT; p++) {
+                const uint8_t *now = v->pcrs.values[p];
+                if (!(st->s.mask & (1u << p)))
+                        continue;
+                if (p == MODE_PCR && v->mode == MODE_UPDATE)
+                        now = v->app15;
+                if (memcmp(now, st->s.pcrs.values[p], 32) != 0)
+                        diff |= 1u << p;
+        }
+        return diff;
+}
+
+static json_object *state_report(const char *role, const struct policy_state *st, const struct tpm_view *v)
+{
+        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+        uint32_t diff = state_vs_tpm(st, v);
+
+        json_object_object_add(o, "role", json_object_new_string(role));
+        for (unsigned p = 0; p < PCR_COUNT; p++) {
+                json_object *e;
+                char *hex = NULL;
+                if (!(st->s.mask & (1u << p)))
+                        continue;
+                e = json_object_new_object();
+                json_object_object_add(e, "pcr", json_object_new_int((int)p));
+                if (hex_encode(st->s.pcrs.values[p], 32, &hex) == 0)
+                        json_object_object_add(e, "expected", json_object_new_string(hex));
+                free(hex);
+                hex = NULL;
+                if (hex_encode(v->pcrs.values[p], 32, &hex) == 0)
+                        json_object_object_add(e, "tpm", json_object_new_string(hex));
+                free(hex);
+                json_object_object_add(e, "provenance", json_object_new_string(st->provenance[p]));
+                json_object_object_add(e, "match", json_object_new_boolean(!(diff & (1u << p))));
+                json_object_array_add(arr, e);
+        }
+        json_object_object_add(o, "pcrs", arr);
+        json_object_object_add(o, "matches", json_object_new_boolean(diff == 0));
+        json_object_object_add(o, "first_differing_pcr", diff ? json_object_new_int(first_pcr(diff)) : NULL);
+        return o;
+}
+
+/* Load everything show/diagnose report; *RET_RES gets the report. */
+static int policy_report(struct daemon *d, struct policy_file *pf, struct tpm_view *v, json_object **ret_res,
+        char *message, size_t message_size)
+{
+        struct tpm_context *tpm;
+        json_object *res, *arr;
+        int r;
+
+        r = daemon_tpm(d, &tpm);
+        if (r < 0)
+                return FAIL(r, "cannot reach the TPM (%s): %s", d->tcti, strerror(-r));
+        r = policy_file_load(d, tpm, pf, message, message_size);
+        if (r < 0)
+                return r;
+        r = tpm_view_read(tpm, v);
+        if (r < 0) {
+                policy_file_done(pf);
+                return FAIL(r, "cannot read the PCRs: %s", strerror(-r));
+        }
+        res = json_object_new_object();
+        json_object_object_add(res, "policy_index", json_object_new_string("0x01800a01"));
+        json_object_object_add(res, "mode", json_object_new_string(mode_to_string(v->mode)));
+        json_object_object_add(res, "update", json_object_new_string(pf->update ? "prepared" : "none"));
+        if (pf->update && pf->inputs)
+                json_object_object_add(res, "inputs", json_object_get(pf->inputs));
+        arr = json_object_new_array();
+        for (size_t i = 0; i < pf->n_authorized; i++) {
+                const char *role = "authorized";
+                if (pf->update && policy_state_diff(&pf->authorized[i].s, &pf->current.s) == 0)
+                        role = "current";
+                else if (pf->update && policy_state_diff(&pf->authorized[i].s, &pf->next.s) == 0)
+                        role = "next";
+                json_object_array_add(arr, state_report(role, &pf->authorized[i], v));
+        }
+        json_object_object_add(res, "states", arr);
+        *ret_res = res;
+        return 0;
+}
+
+int method_policy_show(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size)
+{
+        struct policy_file pf;
+        struct tpm_view v;
+        int r;
+
+        (void)params, (void)fds, (void)n_fds;
+        r = policy_report(d, &pf, &v, ret_result, message, message_size);
+        policy_file_done(&pf);
+        return r;
+}
+
+static const char *param_string(json_object *params, const char *key)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(params, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void describe_event(const struct eventlog *log, size_t index, char *buf, size_t size)
+{
+        const struct eventlog_event *e = &log->events[index];
+        size_t n = e->data_size;
+        bool printable;
+
+        if (n > 0 && e->data[n - 1] == '\0')
+                n--;
+        printable = n > 0 && n < 160;
+        for (size_t i = 0; printable && i < n; i++)
+                if (e->data[i] < 0x20 || e->data[i] > 0x7e)
+                        printable = false;
+        snprintf(buf, size, "#%zu (%s, PCR %u, offset %zu%s%.*s%s)", index, eventlog_event_type_to_string(e->type),
+                e->pcr, e->offset, printable ? ", data '" : "", printable ? (int)n : 0,
+                printable ? (const char *)e->data : "", printable ? "'" : "");
+}
+
+/* For a launch PCR that differs: the firmware event log names the event.
+ * First it must replay to what the TPM holds (else it says so and where);
+ * then, replayed against the authorized value, the first event that departs
+ * from it (eventlog_replay_check(): after the longest matching prefix, or
+ * the PCR's first event). */
+static void explain_launch(const char *path, const struct tpm_view *v, const struct policy_state *st, unsigned pcr,
+        char *buf, size_t size)
+{
+        _cleanup_eventlog_ struct eventlog *log = NULL;
+        struct eventlog_mismatch mm;
+        char ev[256];
+        int r;
+
+        buf[0] = '\0';
+        r = eventlog_load(path, 0, &log);
+        if (r < 0) {
+                snprintf(buf, size, "; event log %s unreadable (%s)", path, strerror(-r));
+                return;
+        }
+        r = eventlog_replay_check(log, &v->pcrs, 1u << pcr, &mm);
+        if (r == -EPERM) {
+                if (mm.event_index < log->n_events)
+                        describe_event(log, mm.event_index, ev, sizeof(ev));
+                snprintf(buf, size, "; the event log %s does not replay to the TPM's PCR %u either (suspect event %s)",
+                        path, pcr, mm.event_index < log->n_events ? ev : "none");
+                return;
+        }
+        if (r < 0) {
+                snprintf(buf, size, "; event log %s: %s", path, strerror(-r));
+                return;
+        }
+        r = eventlog_replay_check(log, &st->s.pcrs, 1u << pcr, &mm);
+        if (r == -EPERM && mm.event_index < log->n_events) {
+                describe_event(log, mm.event_index, ev, sizeof(ev));
+                snprintf(buf, size, "; event log: the first event that departs from the authorized state is %s", ev);
+        }
+}
+
+int method_policy_diagnose(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size)
+{
+        const char *eventlog = param_string(params, "eventlog");
+        struct policy_file pf;
+        struct tpm_view v;
+        json_object *res = NULL;
+        uint32_t best = 0;
+        size_t best_i = 0;
+        char extra[400] = "", *hex_exp = NULL, *hex_tpm = NULL;
+        int r, p;
+
+        (void)fds, (void)n_fds;
+        r = policy_report(d, &pf, &v, &res, message, message_size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < pf.n_authorized; i++) {
+                uint32_t diff = state_vs_tpm(&pf.authorized[i], &v);
+                if (diff == 0) {
+                        json_object_object_add(res, "authorized", json_object_new_boolean(true));
+                        json_object_object_add(res, "message",
+                                json_object_new_string("the platform's state is authorized by the policy index"));
+                        *ret_result = res;
+                        policy_file_done(&pf);
+                        return 0;
+                }
+                /* report against the state with the lowest first difference
+                 * (the closest along the boot order) */
+                if (i == 0 || first_pcr(diff) > first_pcr(best)) {
+                        best = diff;
+                        best_i = i;
+                }
+        }
+        p = first_pcr(best);
+        const struct policy_state *st = &pf.authorized[best_i];
+        /* srtm: the firmware log can name the event; txt launch PCRs are
+         * explained by tvam-policy diagnose with the expectation file. */
+        if ((d->launch_pcrs & (1u << p)) && !(d->launch_pcrs & (1u << 17)))
+                explain_launch(eventlog ? eventlog : DEFAULT_EVENTLOG, &v, st, (unsigned)p, extra, sizeof(extra));
+        (void)hex_encode(st->s.pcrs.values[p], 32, &hex_exp);
+        (void)hex_encode(p == MODE_PCR && v.mode == MODE_UPDATE ? v.app15 : v.pcrs.values[p], 32, &hex_tpm);
+        r = FAIL(-EPERM, "PCR %d differs from every authorized state: expected %s (%s), the TPM has %s%s", p,
+                hex_exp ? hex_exp : "?", st->provenance[p], hex_tpm ? hex_tpm : "?", extra);
+        free(hex_exp);
+        free(hex_tpm);
+        json_object_put(res);
+        policy_file_done(&pf);
+        return r;
+}

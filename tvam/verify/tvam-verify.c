@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tvam-verify — the remote verifier of TVAM platforms (issue 7,
+ * docs/attestation.md, tvam-verify(1)).  Needs no TPM.
+ *
+ *   tvam-verify enrol-challenge --ca PEM [--intermediate PEM] --request FILE
+ *                               --challenge OUT --pending OUT
+ *   tvam-verify enrol-complete  --pending FILE --response FILE --enrolled DIR
+ *   tvam-verify verify          --enrolled DIR --nonce HEX --manifest FILE
+ *                               [--manifest-sig FILE] --admin-key PEM
+ *                               --evidence FILE [--json]
+ *   tvam-verify export-quote    --evidence FILE --dir DIR
+ *   tvam-verify verify-vm-cert  (verify's options) --certify FILE --cert DER
+ *
+ * Exit status of verify: 0 trusted, 1 untrusted, 2 the verification could
+ * not run (usage, unreadable files).
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tvam/shared/fileio.h"
+#include "tvam/shared/hex.h"
+#include "tvam/shared/log.h"
+#include "tvam/verify/json-util.h"
+#include "tvam/verify/manifest.h"
+#include "tvam/verify/tpm-types.h"
+#include "tvam/verify/verify.h"
+
+#define EXIT_UNTRUSTED 1
+#define EXIT_ERROR 2
+#define DOC_MAX (256u * 1024u * 1024u)
+#define MAX_ENROLLED 4096u
+
+struct args {
+        const char *ca, *intermediate, *request, *challenge, *pending, *response, *enrolled, *nonce, *manifest,
+                *manifest_sig, *admin_key, *evidence, *dir, *certify, *cert;
+        bool json;
+};
+
+static void help(void)
+{
+        printf("Usage: tvam-verify COMMAND [OPTIONS]\n"
+               "Verify TVAM platforms by remote attestation (no TPM needed).\n\n"
+               "Commands:\n"
+               "  enrol-challenge  check an enrolment request (EK certificate chain, AK) and\n"
+               "                   write a credential-activation challenge\n"
+               "  enrol-complete   check the platform's answer and enrol its AK\n"
+               "  verify           verify evidence: verdict trusted/untrusted and why\n"
+               "  export-quote     write the quote as tpm2_checkquote files\n"
+               "  verify-vm-cert   verify evidence, then the chain AK -> platform key -> VM\n"
+               "                   certificate -> identity in the manifest (ENDORSE)\n\n"
+               "Options:\n"
+               "  --ca PEM              EK CA certificate(s) (trust anchors)\n"
+               "  --intermediate PEM    intermediate CA certificates (untrusted)\n"
+               "  --request FILE        enrolment request (tvamctl attest-enrol)\n"
+               "  --challenge FILE      challenge to write\n"
+               "  --pending FILE        verifier-side enrolment state\n"
+               "  --response FILE       the platform's answer\n"
+               "  --enrolled DIR        directory of enrolment records\n"
+               "  --nonce HEX           the nonce this verifier sent (8-64 bytes)\n"
+               "  --manifest FILE       reference manifest (JSON)\n"
+               "  --manifest-sig FILE   its signature (default: FILE.sig)\n"
+               "  --admin-key PEM       the administrator's public key\n"
+               "  --evidence FILE       evidence (tvamctl attest)\n"
+               "  --dir DIR             output directory of export-quote\n"
+               "  --certify FILE        platform key certification (TPM2_Certify by the AK)\n"
+               "  --cert FILE           VM certificate (DER)\n"
+               "  --json                print the verdict as JSON\n"
+               "  -h, --help            this help\n");
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+        enum {
+                ARG_CA = 0x100, ARG_INTERMEDIATE, ARG_REQUEST, ARG_CHALLENGE, ARG_PENDING, ARG_RESPONSE,
+                ARG_ENROLLED, ARG_NONCE, ARG_MANIFEST, ARG_MANIFEST_SIG, ARG_ADMIN_KEY, ARG_EVIDENCE, ARG_DIR,
+                ARG_JSON, ARG_CERTIFY, ARG_CERT,
+        };
+        static const struct option options[] = {
+                { "ca", required_argument, NULL, ARG_CA },
+                { "intermediate", required_argument, NULL, ARG_INTERMEDIATE },
+                { "request", required_argument, NULL, ARG_REQUEST },
+                { "challenge", required_argument, NULL, ARG_CHALLENGE },
+                { "pending", required_argument, NULL, ARG_PENDING },
+                { "response", required_argument, NULL, ARG_RESPONSE },
+                { "enrolled", required_argument, NULL, ARG_ENROLLED },
+                { "nonce", required_argument, NULL, ARG_NONCE },
+                { "manifest", required_argument, NULL, ARG_MANIFEST },
+                { "manifest-sig", required_argument, NULL, ARG_MANIFEST_SIG },
+                { "admin-key", required_argument, NULL, ARG_ADMIN_KEY },
+                { "evidence", required_argument, NULL, ARG_EVIDENCE },
+                { "dir", required_argument, NULL, ARG_DIR },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "certify", required_argument, NULL, ARG_CERTIFY },
+                { "cert", required_argument, NULL, ARG_CERT },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_CA: a->ca = optarg; break;
+                case ARG_INTERMEDIATE: a->intermediate = optarg; break;
+                case ARG_REQUEST: a->request = optarg; break;
+                case ARG_CHALLENGE: a->challenge = optarg; break;
+                case ARG_PENDING: a->pending = optarg; break;
+                case ARG_RESPONSE: a->response = optarg; break;
+                case ARG_ENROLLED: a->enrolled = optarg; break;
+                case ARG_NONCE: a->nonce = optarg; break;
+                case ARG_MANIFEST: a->manifest = optarg; break;
+                case ARG_MANIFEST_SIG: a->manifest_sig = optarg; break;
+                case ARG_ADMIN_KEY: a->admin_key = optarg; break;
+                case ARG_EVIDENCE: a->evidence = optarg; break;
+                case ARG_DIR: a->dir = optarg; break;
+                case ARG_JSON: a->json = true; break;
+                case ARG_CERTIFY: a->certify = optarg; break;
+                case ARG_CERT: a->cert = optarg; break;
+                case 'h': help(); exit(0);
+                default: return -EINVAL;
+                }
+        return 0;
+}
+
+static int need(const char *value, const char *option)
+{
+        if (value)
+                return 0;
+        log_error("%s is required", option);
+        return -EINVAL;
+}
+
+static int read_text(const char *path, char **ret, size_t *ret_size)
+{
+        uint8_t *buf = NULL;
+        size_t size = 0;
+        int r = read_full_file(path, DOC_MAX, &buf, &size);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s: %s", path, strerror(-r));
+        *ret = (char *)buf;
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+static int cmd_enrol_challenge(const struct args *a)
+{
+        _cleanup_free_ char *req = NULL, *challenge = NULL, *pending = NULL;
+        char error[512];
+        int r;
+
+        if (need(a->ca, "--ca") < 0 || need(a->request, "--request") < 0 || need(a->challenge, "--challenge") < 0 ||
+                need(a->pending, "--pending") < 0)
+                return EXIT_ERROR;
+        if (read_text(a->request, &req, NULL) < 0)
+                return EXIT_ERROR;
+        r = verify_enrol_challenge(req, a->ca, a->intermediate, &challenge, &pending, error, sizeof(error));
+        if (r < 0) {
+                log_error("Enrolment refused: %s", error[0] ? error : strerror(-r));
+                return EXIT_UNTRUSTED;
+        }
+        /* The pending state first: a challenge without it is useless. */
+        r = atomic_file_write(a->pending, pending, strlen(pending), 0600);
+        if (r >= 0)
+                r = atomic_file_write(a->challenge, challenge, strlen(challenge), 0644);
+        if (r < 0) {
+                log_error_errno(r, "Cannot write the challenge: %s", strerror(-r));
+                return EXIT_ERROR;
+        }
+        return 0;
+}
+
+static int cmd_enrol_complete(const struct args *a)
+{
+        _cleanup_free_ char *pending = NULL, *response = NULL, *record = NULL, *name = NULL, *path = NULL;
+        char error[512];
+        int r;
+
+        if (need(a->pending, "--pending") < 0 || need(a->response, "--response") < 0 ||
+                need(a->enrolled, "--enrolled") < 0)
+                return EXIT_ERROR;
+        if (read_text(a->pending, &pending, NULL) < 0 || read_text(a->response, &response, NULL) < 0)
+                return EXIT_ERROR;
+        r = verify_enrol_complete(pending, response, &record, &name, error, sizeof(error));
+        if (r < 0) {
+                log_error("Enrolment refused: %s", error[0] ? error : strerror(-r));
+                return EXIT_UNTRUSTED;
+        }
+        if (mkdir(a->enrolled, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Cannot create %s: %m", a->enrolled), EXIT_ERROR;
+        if (asprintf(&path, "%s/%s.json", a->enrolled, name) < 0)
+                return EXIT_ERROR;
+        r = atomic_file_write(path, record, strlen(record), 0644);
+        if (r < 0) {
+                log_error_errno(r, "Cannot write %s: %s", path, strerror(-r));
+                return EXIT_ERROR;
+        }
+        printf("enrolled AK %s\n", name);
+        return 0;
+}
+
+static void free_aks(struct verify_ak **aks, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                verify_ak_free(aks[i]);
+        free(aks);
+}
+
+/* Every DIR/<AK name>.json record. */
+static int load_enrolled(const char *dir, struct verify_ak ***ret, size_t *ret_n)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        struct verify_ak **aks = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                struct verify_ak **p;
+                size_t len = strlen(de->d_name);
+
+                if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 || de->d_name[0] == '.')
+                        continue;
+                if (n >= MAX_ENROLLED || asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+                        r = -E2BIG;
+                        break;
+                }
+                p = reallocarray(aks, n + 1, sizeof(*aks));
+                if (!p) {
+                        r = -ENOMEM;
+                        break;
+                }
+                aks = p;
+                r = verify_ak_load(path, &aks[n]);
+                if (r < 0) {
+                        log_error_errno(r, "Enrolment record %s is unusable: %s", path, strerror(-r));
+                        break;
+                }
+                n++;
+        }
+        closedir(d);
+        if (r < 0) {
+                free_aks(aks, n);
+                return r;
+        }
+        *ret = aks;
+        *ret_n = n;
+        return 0;
+}
+
+/* ENDORSE chain after trusted evidence: the platform key is certified by
+ * the enrolled AK and bound to the attested PCR values; the VM certificate
+ * is signed by it and names an application of the manifest.  The verdict
+ * goes to RES (cause "vm-certificate" with the reason). */
+static int verify_chain(const struct args *a, const char *evidence, size_t size, const uint8_t *nonce,
+        size_t nonce_size, struct verify_ak **aks, size_t n_aks, const struct verify_manifest *m,
+        struct verify_result *res)
+{
+        _cleanup_free_ char *certify = NULL;
+        _cleanup_free_ uint8_t *cert = NULL;
+        _cleanup_(crypto_key_freep) struct crypto_key *pk = NULL;
+        struct pcr_bank state;
+        char error[512], identity[1100];
+        size_t cert_size;
+        int r;
+
+        if (!a->cert) {
+                log_error("--cert is required with --certify");
+                return -EINVAL;
+        }
+        if (read_text(a->certify, &certify, NULL) < 0)
+                return -EIO;
+        r = read_full_file(a->cert, 1u << 20, &cert, &cert_size);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s: %s", a->cert, strerror(-r));
+        r = verify_evidence_pcrs(evidence, size, &state);
+        if (r < 0)
+                return r;
+        r = verify_platform_key(certify, nonce, nonce_size, aks, n_aks, &state, &pk, error, sizeof(error));
+        if (r == 0)
+                r = verify_vm_certificate(cert, cert_size, pk, m, identity, sizeof(identity), error, sizeof(error));
+        if (r == -EPERM) {
+                *res = (struct verify_result){ .cause = VERIFY_VM_CERTIFICATE, .pcr = -1, .event = -1 };
+                snprintf(res->message, sizeof(res->message), "endorsement chain: %.400s", error);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        snprintf(res->message, sizeof(res->message),
+                "trusted: platform attested; VM certificate for identity %.200s chains EK CA -> AK -> platform key "
+                "-> VM and the identity is in the reference manifest",
+                identity);
+        return 0;
+}
+
+static int cmd_verify(const struct args *a)
+{
+        _cleanup_free_ char *evidence = NULL, *sig_path = NULL, *json = NULL;
+        _cleanup_(crypto_key_freep) struct crypto_key *admin = NULL;
+        _cleanup_(verify_manifest_freep) struct verify_manifest *m = NULL;
+        _cleanup_free_ uint8_t *nonce = NULL;
+        struct verify_ak **aks = NULL;
+        struct verify_result res;
+        size_t nonce_size, size, n_aks = 0;
+        char error[512];
+        int r;
+
+        if (need(a->enrolled, "--enrolled") < 0 || need(a->nonce, "--nonce") < 0 || need(a->manifest, "--manifest") < 0 ||
+                need(a->admin_key, "--admin-key") < 0 || need(a->evidence, "--evidence") < 0)
+                return EXIT_ERROR;
+        if (hex_decode(a->nonce, &nonce, &nonce_size) < 0 || nonce_size < 8 || nonce_size > 64) {
+                log_error("--nonce must be 8 to 64 bytes of hex");
+                return EXIT_ERROR;
+        }
+        r = crypto_key_load_pem(a->admin_key, &admin);
+        if (r < 0) {
+                log_error_errno(r, "Cannot load the admin key %s: %s", a->admin_key, strerror(-r));
+                return EXIT_ERROR;
+        }
+        if (!a->manifest_sig && asprintf(&sig_path, "%s.sig", a->manifest) < 0)
+                return EXIT_ERROR;
+        r = verify_manifest_load(a->manifest, a->manifest_sig ? a->manifest_sig : sig_path, admin, &m, error,
+                sizeof(error));
+        if (r < 0) {
+                log_error("Reference manifest refused: %s", error);
+                return EXIT_ERROR;
+        }
+        r = load_enrolled(a->enrolled, &aks, &n_aks);
+        if (r < 0) {
+                log_error_errno(r, "Cannot load enrolment records from %s: %s", a->enrolled, strerror(-r));
+                return EXIT_ERROR;
+        }
+        if (read_text(a->evidence, &evidence, &size) < 0) {
+                free_aks(aks, n_aks);
+                return EXIT_ERROR;
+        }
+        r = verify_evidence(evidence, size, nonce, nonce_size, aks, n_aks, m, &res);
+        if (r >= 0 && res.cause == VERIFY_TRUSTED && a->certify)
+                r = verify_chain(a, evidence, size, nonce, nonce_size, aks, n_aks, m, &res);
+        free_aks(aks, n_aks);
+        if (r < 0) {
+                log_error_errno(r, "Verification failed to run: %s", strerror(-r));
+                return EXIT_ERROR;
+        }
+        if (a->json) {
+                if (verify_result_to_json(&res, &json) < 0)
+                        return EXIT_ERROR;
+                printf("%s\n", json);
+        } else
+                printf("%s: %s\n", res.cause == VERIFY_TRUSTED ? "trusted" : "untrusted", res.message);
+        return res.cause == VERIFY_TRUSTED ? 0 : EXIT_UNTRUSTED;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t size)
+{
+        _cleanup_free_ char *path = NULL;
+        int r;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        r = atomic_file_write(path, data, size, 0644);
+        if (r < 0)
+                log_error_errno(r, "Cannot write %s: %s", path, strerror(-r));
+        return r;
+}
+
+/* attest.bin, signature.bin (TPMT_SIGNATURE), ak.pem, pcrs.bin (the quoted
+ * SHA-256 values in ascending PCR order), pcr-list ("sha256:0,1,..."),
+ * nonce (hex): exactly what tpm2_checkquote -m -s -u -f -l -q take. */
+static int cmd_export_quote(const struct args *a)
+{
+        _cleanup_free_ char *evidence = NULL, *pem = NULL;
+        _cleanup_free_ uint8_t *attest = NULL, *sig = NULL, *ak = NULL;
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_(crypto_key_freep) struct crypto_key *key = NULL;
+        json_object *quote, *pcrs, *bank;
+        size_t attest_size, sig_size, ak_size, n = 0;
+        struct tpm_public pub;
+        uint8_t values[24 * 32];
+        char list[128] = "sha256:";
+        const char *nonce;
+
+        if (need(a->evidence, "--evidence") < 0 || need(a->dir, "--dir") < 0)
+                return EXIT_ERROR;
+        if (read_text(a->evidence, &evidence, NULL) < 0)
+                return EXIT_ERROR;
+        root = json_tokener_parse(evidence);
+        if (!root || !json_object_object_get_ex(root, "quote", &quote) ||
+                json_get_b64(quote, "attest", &attest, &attest_size) < 0 ||
+                json_get_b64(quote, "signature", &sig, &sig_size) < 0 || json_get_b64(root, "ak_public", &ak, &ak_size) < 0 ||
+                tpm_public_parse(ak, ak_size, &pub) < 0 || !tpm_public_is_ak(&pub) ||
+                crypto_key_from_p256(pub.x, pub.y, &key) < 0 || crypto_key_to_pem(key, &pem) < 0 ||
+                !(nonce = json_get_string(root, "nonce")) || !json_object_object_get_ex(root, "pcrs", &pcrs) ||
+                !json_object_object_get_ex(pcrs, "sha256", &bank)) {
+                log_error("%s is not valid evidence", a->evidence);
+                return EXIT_ERROR;
+        }
+        for (unsigned pcr = 0; pcr < 24; pcr++) {
+                char key_s[4];
+                const char *hex;
+                snprintf(key_s, sizeof(key_s), "%u", pcr);
+                if (!(hex = json_get_string(bank, key_s)))
+                        continue;
+                if (hex_decode_exact(hex, values + 32 * n, 32) < 0)
+                        return EXIT_ERROR;
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%u", n ? "," : "", pcr);
+                n++;
+        }
+        if (mkdir(a->dir, 0755) < 0 && errno != EEXIST)
+                return EXIT_ERROR;
+        if (write_file(a->dir, "attest.bin", attest, attest_size) < 0 ||
+                write_file(a->dir, "signature.bin", sig, sig_size) < 0 ||
+                write_file(a->dir, "ak.pem", pem, strlen(pem)) < 0 || write_file(a->dir, "pcrs.bin", values, 32 * n) < 0 ||
+                write_file(a->dir, "pcr-list", list, strlen(list)) < 0 || write_file(a->dir, "nonce", nonce, strlen(nonce)) < 0)
+                return EXIT_ERROR;
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct args a = {};
+        const char *cmd;
+
+        log_set_program_name("tvam-verify");
+        log_parse_environment();
+        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                help();
+                return 0;
+        }
+        if (argc < 2) {
+                help();
+                return EXIT_ERROR;
+        }
+        cmd = argv[1];
+        if (parse_args(argc - 1, argv + 1, &a) < 0)
+                return EXIT_ERROR;
+        if (strcmp(cmd, "enrol-challenge") == 0)
+                return cmd_enrol_challenge(&a);
+        if (strcmp(cmd, "enrol-complete") == 0)
+                return cmd_enrol_complete(&a);
+        if (strcmp(cmd, "verify") == 0)
+                return cmd_verify(&a);
+        if (strcmp(cmd, "export-quote") == 0)
+                return cmd_export_quote(&a);
+        if (strcmp(cmd, "verify-vm-cert") == 0) {
+                if (!a.certify || !a.cert) {
+                        log_error("verify-vm-cert needs --certify and --cert");
+                        return EXIT_ERROR;
+                }
+                return cmd_verify(&a);
+        }
+        log_error("Unknown command '%s' (see --help)", cmd);
+        return EXIT_ERROR;
+}
