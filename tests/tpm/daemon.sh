@@ -29,7 +29,9 @@ ctl() { "$tvamctl" --socket "$sock" "$@"; }
 socat -u UNIX-RECV:"$work/notify" OPEN:"$work/notified",creat &
 notify_pid=$!
 for _ in $(seq 50); do [ -S "$work/notify" ] && break; sleep 0.1; done
-NOTIFY_SOCKET=$work/notify "$tvamd" --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" \
+# --sshd-stop-command true: a test never stops the machine's sshd; the host
+# key goes below $work (refused there unless that is a tmpfs).
+NOTIFY_SOCKET=$work/notify "$tvamd" --sshd-stop-command true --ssh-host-key "$work/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" \
     --event-log "$work/run/measurements.log" \
     > "$work/tvamd.log" 2>&1 &
 pid=$!

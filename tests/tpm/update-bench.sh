@@ -12,7 +12,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$w"' EXIT
 printf 'kernel A' > "$w/kA"; printf 'initrd A' > "$w/iA"; printf 'kernel B' > "$w/kB"; printf 'admin' > "$w/adm"
 "$tool" mklog "$w/log" "$w/kA" "$w/iA" ro
 "$tool" boot "$w/log"
-"$tvamd" --socket "$w/s" --state-dir "$w/st" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 0,2,4,7,8,9 >/dev/null 2>&1 &
+"$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$w/s" --state-dir "$w/st" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 0,2,4,7,8,9 >/dev/null 2>&1 &
 pid=$!
 c() { "$tvamctl" --socket "$w/s" "$@"; }
 for _ in $(seq 100); do c version >/dev/null 2>&1 && break; sleep 0.05; done

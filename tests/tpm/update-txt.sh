@@ -34,7 +34,7 @@ sock=$w/run/tvamd.sock
 state=$w/state
 ctl() { "$tvamctl" --socket "$sock" "$@"; }
 start_tvamd() {
-    "$tvamd" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 17,18,19 \
+    "$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 17,18,19 \
         >> "$w/tvamd.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done

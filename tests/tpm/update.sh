@@ -37,7 +37,7 @@ state=$w/state
 ctl() { "$tvamctl" --socket "$sock" "$@"; }
 
 start_tvamd() {
-    "$tvamd" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 0,2,4,7,8,9 \
+    "$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 0,2,4,7,8,9 \
         >> "$w/tvamd.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done

@@ -8,6 +8,7 @@
  *   3 tvamd unreachable   4 permission denied (not root)
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -43,9 +44,12 @@ static void help(void)
                "Commands:\n"
                "  version                   show tvamd's version and protocol\n"
                "  mode                      show the platform mode (update or application)\n"
-               "  mode application          switch to Application Mode: extends PCR 15, after\n"
-               "                            which Update-Mode secrets no longer unseal; only a\n"
-               "                            reboot returns to Update Mode\n"
+               "  mode status               the mode, the Update-Mode time left and the SSH\n"
+               "                            host key's fingerprint\n"
+               "  mode application          switch to Application Mode: stops sshd, wipes its\n"
+               "                            key, extends PCR 15 (Update-Mode secrets no longer\n"
+               "                            unseal; only a reboot returns to Update Mode) and\n"
+               "                            starts the groups marked for autostart\n"
                "  import NAME IMAGE [--read-only] [--data-size SIZE] [--recovery-key-file F]\n"
                "         [--memory MIB] [--vcpus N] [--format raw|qcow2]\n"
                "                            encrypt IMAGE into new volumes, measure it and seal\n"
@@ -75,6 +79,9 @@ static void help(void)
                "  group stop NAME [--force] [--timeout S]\n"
                "                            stop in reverse order, remove its networks\n"
                "  group remove NAME         forget the group (not its applications)\n"
+               "  group autostart NAME on|off\n"
+               "                            start the group when tvamd leaves Update Mode (also\n"
+               "                            \"autostart\": true in the group file)\n"
                "  backup NAME FILE          write the stopped application (manifest, LUKS2\n"
                "                            headers and ciphertext; no key) to FILE\n"
                "  restore FILE [NAME] --recovery-key-file F\n"
@@ -233,11 +240,58 @@ static void print_version(json_object *result)
         printf("tvamd %s (protocol %d)\n", json_object_get_string(v), json_object_get_int(p));
 }
 
+/* "mode" and "mode application" print the mode only on stdout (scripts
+ * compare it), the autostart outcome of a switch on stderr; "mode status"
+ * adds the Update-Mode timer and the SSH host key. */
+static void print_autostart(json_object *result)
+{
+        json_object *autostart;
+
+        if (!json_object_object_get_ex(result, "autostart", &autostart))
+                return;
+        for (size_t i = 0; i < json_object_array_length(autostart); i++) {
+                json_object *a = json_object_array_get_idx(autostart, i), *g, *e;
+                json_object_object_get_ex(a, "group", &g);
+                if (json_object_object_get_ex(a, "error", &e))
+                        fprintf(stderr, "autostart of group %s failed: %s\n", json_object_get_string(g),
+                                json_object_get_string(e));
+                else
+                        fprintf(stderr, "autostart of group %s: started\n", json_object_get_string(g));
+        }
+}
+
 static void print_mode(json_object *result)
 {
         json_object *v;
         json_object_object_get_ex(result, "mode", &v);
         printf("%s\n", json_object_get_string(v));
+        print_autostart(result);
+}
+
+static void print_mode_status(json_object *result)
+{
+        json_object *v, *key;
+        bool update;
+
+        print_mode(result);
+        update = json_object_object_get_ex(result, "mode", &v) && strcmp(json_object_get_string(v), "update") == 0;
+        if (!update)
+                ;
+        else if (json_object_object_get_ex(result, "update_mode_remaining", &v) && v)
+                printf("update mode ends in: %" PRId64 " s (unless someone logs in)\n", json_object_get_int64(v));
+        else if (json_object_object_get_ex(result, "login_seen", &v) && json_object_get_boolean(v))
+                printf("update mode ends in: never (a login was seen)\n");
+        else
+                printf("update mode ends in: never (no timeout)\n");
+        if (json_object_object_get_ex(result, "ssh_host_key", &key)) {
+                printf("ssh host key:        %s\n",
+                        json_object_object_get_ex(key, "fingerprint", &v) && v ? json_object_get_string(v) : "none");
+                if (json_object_object_get_ex(key, "unsealed", &v) && json_object_get_boolean(v) &&
+                        json_object_object_get_ex(key, "path", &v))
+                        printf("ssh host key file:   %s\n", json_object_get_string(v));
+                if (json_object_object_get_ex(key, "error", &v))
+                        printf("ssh host key error:  %s\n", json_object_get_string(v));
+        }
 }
 
 static int run_call_fds(const char *method, json_object *params, const int *fds, size_t n_fds,
@@ -649,6 +703,13 @@ static int cmd_group(int argc, char **argv)
                         goto usage;
                 return run_call("group", params, print_groups);
         }
+        if (strcmp(action, "autostart") == 0) {
+                if (argc - optind != 3 || (strcmp(argv[optind + 2], "on") != 0 && strcmp(argv[optind + 2], "off") != 0))
+                        goto usage;
+                json_object_object_add(params, "name", json_object_new_string(argv[optind + 1]));
+                json_object_object_add(params, "enable", json_object_new_boolean(strcmp(argv[optind + 2], "on") == 0));
+                return run_call("group", params, NULL);
+        }
         if (argc - optind != 2)
                 goto usage;
         if (strcmp(action, "add") == 0) {
@@ -680,7 +741,7 @@ static int cmd_group(int argc, char **argv)
 usage:
         json_object_put(params);
         log_error("Usage: tvamctl group add FILE | remove NAME | list | start NAME [--verify lazy|eager] | "
-                  "stop NAME [--force] [--timeout S]");
+                  "stop NAME [--force] [--timeout S] | autostart NAME on|off");
         return EXIT_USAGE;
 }
 
@@ -1020,6 +1081,8 @@ int main(int argc, char **argv)
                 json_object *params = NULL;
                 if (argc - optind > 1)
                         goto usage;
+                if (argc - optind == 1 && strcmp(argv[optind], "status") == 0)
+                        return run_call("mode", NULL, print_mode_status);
                 if (argc - optind == 1) {
                         if (strcmp(argv[optind], "update") != 0 && strcmp(argv[optind], "application") != 0)
                                 goto usage;

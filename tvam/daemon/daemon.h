@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "tvam/app/app.h"
+#include "tvam/daemon/update-mode.h"
 #include "tvam/eventlog/eventlog.h"
 #include "tvam/tpm/tpm-context.h"
 
@@ -35,6 +36,8 @@ struct daemon {
          * "format"): tvamd dies abruptly right after that step of every
          * import, like kill -9 there (tests/lab/scenarios/60-tvamd.sh). */
         int test_crash_after_step;
+        /* Update Mode: the SSH host key and the timeout (update-mode.c). */
+        struct update_mode um;
 };
 
 /* Send a progress message for the current request (best effort: a client
@@ -99,6 +102,11 @@ int method_attest(struct daemon *d, json_object *params, const int *fds, size_t 
 /* Group methods (groups.c). */
 int method_group(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size);
+
+/* Start every group marked for autostart (docs/app.md "Groups"), in name
+ * order; one failing does not stop the others.  Returns a JSON array of
+ * {"group", "started", "error"} (never NULL). */
+json_object *daemon_group_autostart(struct daemon *d);
 
 /* Roll back half-finished imports (at start-up). */
 int daemon_recover(struct daemon *d);

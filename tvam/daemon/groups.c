@@ -8,16 +8,24 @@
  * PCR 13, create its isolated networks, start the applications in order.
  * If one fails, those already started are stopped again (reverse order) and
  * the networks removed: a group runs completely or not at all.
+ *
+ * autostart: a group marked for it starts when tvamd leaves Update Mode.
+ * The mark is "autostart": true in the group file, or the action
+ * "autostart" later; it is kept as STATE_DIR/groups/NAME.autostart (an empty
+ * file: not *.json, so no group listing sees it) and is not part of the
+ * measured configuration, which says what runs, not when.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tvam/app/group.h"
 #include "tvam/daemon/daemon.h"
 #include "tvam/daemon/mode.h"
 #include "tvam/shared/digest.h"
+#include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/log.h"
 #include "tvam/shared/macro.h"
@@ -51,6 +59,40 @@ static int load(struct daemon *d, const char *name, struct group *g, char *messa
         if (r < 0)
                 return FAIL(r, "cannot read group '%s': %s", name, strerror(-r));
         return 0;
+}
+
+static int autostart_path(struct daemon *d, const char *name, char **ret)
+{
+        return asprintf(ret, "%s/groups/%s.autostart", d->state_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static bool autostart_get(struct daemon *d, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+        return autostart_path(d, name, &path) == 0 && access(path, F_OK) == 0;
+}
+
+static int autostart_set(struct daemon *d, const char *name, bool on)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (autostart_path(d, name, &path) < 0)
+                return -ENOMEM;
+        if (on)
+                return atomic_file_write(path, "", 0, 0600);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* "autostart": true in a group file (group_parse ignores the member). */
+static bool definition_autostart(const char *definition)
+{
+        json_object *o = json_tokener_parse(definition), *v;
+        bool on = o && json_object_object_get_ex(o, "autostart", &v) && json_object_is_type(v, json_type_boolean) &&
+                json_object_get_boolean(v);
+        json_object_put(o);
+        return on;
 }
 
 static void stop_networks(struct daemon *d, struct virt_conn *virt, const struct group *g)
@@ -90,11 +132,15 @@ static int group_add(struct daemon *d, json_object *params, json_object **ret_re
         r = group_save(d->state_dir, &g);
         if (r < 0)
                 return FAIL(r, "cannot store group '%s': %s", g.name, strerror(-r));
+        r = autostart_set(d, g.name, definition_autostart(definition));
+        if (r < 0)
+                return FAIL(r, "cannot mark group '%s' for autostart: %s", g.name, strerror(-r));
         if (group_config_digest(&g, digest) < 0 || hex_encode(digest, sizeof(digest), &hex) < 0)
                 return FAIL(-ENOMEM, "out of memory");
         *ret_result = json_object_new_object();
         json_object_object_add(*ret_result, "name", json_object_new_string(g.name));
         json_object_object_add(*ret_result, "config", json_object_new_string(hex));
+        json_object_object_add(*ret_result, "autostart", json_object_new_boolean(autostart_get(d, g.name)));
         log_info("group '%s' added (%zu applications)", g.name, g.n_apps);
         return 0;
 }
@@ -122,9 +168,9 @@ static json_object *group_json(struct daemon *d, struct virt_conn *virt, const s
         _cleanup_free_ char *hex = NULL;
         size_t running;
 
-        (void)d;
         (void)group_state(virt, g, &running);
         json_object_object_add(o, "name", json_object_new_string(g->name));
+        json_object_object_add(o, "autostart", json_object_new_boolean(autostart_get(d, g->name)));
         json_object_object_add(o, "state",
                 json_object_new_string(running == 0 ? "stopped" : running == g->n_apps ? "running" : "partial"));
         for (size_t i = 0; i < g->n_apps; i++) {
@@ -197,6 +243,9 @@ static int group_remove(struct daemon *d, const char *name, char *message, size_
         (void)group_state(virt, &g, &running);
         if (running > 0)
                 return FAIL(-EBUSY, "group '%s' is running: stop it first", name);
+        r = autostart_set(d, name, false);
+        if (r < 0)
+                return FAIL(r, "cannot unmark group '%s' for autostart: %s", name, strerror(-r));
         r = group_delete(d->state_dir, name);
         if (r < 0)
                 return FAIL(r, "cannot remove group '%s': %s", name, strerror(-r));
@@ -330,6 +379,67 @@ static int group_stop(struct daemon *d, json_object *params, char *message, size
         return 0;
 }
 
+static int group_autostart(struct daemon *d, json_object *params, json_object **ret_result, char *message,
+        size_t message_size)
+{
+        json_object *v;
+        struct group g;
+        bool on;
+        int r;
+
+        r = load(d, str_param(params, "name"), &g, message, message_size);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(params, "enable", &v) || !json_object_is_type(v, json_type_boolean))
+                return FAIL(-EINVAL, "group autostart: \"enable\" must be true or false");
+        on = json_object_get_boolean(v);
+        r = autostart_set(d, g.name, on);
+        if (r < 0)
+                return FAIL(r, "cannot change the autostart of group '%s': %s", g.name, strerror(-r));
+        *ret_result = json_object_new_object();
+        json_object_object_add(*ret_result, "name", json_object_new_string(g.name));
+        json_object_object_add(*ret_result, "autostart", json_object_new_boolean(on));
+        log_info("group '%s' %s for autostart", g.name, on ? "marked" : "unmarked");
+        return 0;
+}
+
+json_object *daemon_group_autostart(struct daemon *d)
+{
+        json_object *arr = json_object_new_array();
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = group_list_names(d->state_dir, &names, &n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to list the groups to autostart");
+                return arr;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *params, *result = NULL, *o;
+                char message[512] = "";
+
+                if (!autostart_get(d, names[i]))
+                        continue;
+                params = json_object_new_object();
+                json_object_object_add(params, "name", json_object_new_string(names[i]));
+                log_info("autostart of group '%s'", names[i]);
+                r = group_start(d, params, &result, message, sizeof(message));
+                json_object_put(params);
+                json_object_put(result);
+                if (r < 0)
+                        log_error("Autostart of group '%s' failed: %s", names[i], message);
+                o = json_object_new_object();
+                json_object_object_add(o, "group", json_object_new_string(names[i]));
+                json_object_object_add(o, "started", json_object_new_boolean(r >= 0));
+                if (r < 0)
+                        json_object_object_add(o, "error", json_object_new_string(message));
+                json_object_array_add(arr, o);
+        }
+        manifest_names_free(names, n);
+        return arr;
+}
+
 int method_group(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size)
 {
@@ -348,5 +458,7 @@ int method_group(struct daemon *d, json_object *params, const int *fds, size_t n
                 return group_start(d, params, ret_result, message, message_size);
         if (strcmp(action, "stop") == 0)
                 return group_stop(d, params, message, message_size);
-        return FAIL(-EINVAL, "group: unknown action '%s' (add, remove, list, start, stop)", action);
+        if (strcmp(action, "autostart") == 0)
+                return group_autostart(d, params, ret_result, message, message_size);
+        return FAIL(-EINVAL, "group: unknown action '%s' (add, remove, list, start, stop, autostart)", action);
 }

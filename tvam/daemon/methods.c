@@ -23,12 +23,15 @@ static int method_version(struct daemon *d, json_object *params, const int *fds,
         return 0;
 }
 
+/* mode: show the mode (and the Update-Mode timer and host key), or switch
+ * to Application Mode (update-mode.c: stop sshd, wipe its key, extend
+ * PCR 15, autostart the groups). */
 static int method_mode(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size)
 {
+        json_object *set, *r, *autostart = NULL;
         struct tpm_context *tpm;
         enum tvam_mode mode, want;
-        json_object *set, *r;
         int err;
 
         (void)fds, (void)n_fds;
@@ -55,33 +58,25 @@ static int method_mode(struct daemon *d, json_object *params, const int *fds, si
                                 mode_to_string(mode));
                         return -EPERM;
                 }
-                if (want == MODE_APPLICATION && mode == MODE_UPDATE) {
-                        /* PCR 15 += H("tvam:mode:application"): a TVAM mode
-                         * event with that identity (docs/eventlog.md). */
-                        struct eventlog_tvam_event e = { .kind = EVENTLOG_TVAM_MODE };
-                        snprintf(e.name, sizeof(e.name), "application");
-                        snprintf(e.identity, sizeof(e.identity), "%s", MODE_APPLICATION_EVENT);
-                        err = daemon_measure(d, tpm, MODE_PCR, &e, "mode-application", "\"mode\":\"application\"");
-                        if (err < 0) {
-                                snprintf(message, message_size, "cannot extend PCR %d: %s", MODE_PCR,
-                                        strerror(-err));
+                if (want == MODE_APPLICATION) {
+                        err = update_mode_leave(d, "request", &autostart, message, message_size);
+                        if (err < 0)
                                 return err;
-                        }
-                } else if (want == MODE_APPLICATION && mode == MODE_UNKNOWN) {
-                        snprintf(message, message_size,
-                                "PCR %d holds a value TVAM did not write: refusing to switch modes", MODE_PCR);
-                        return -EPERM;
                 }
         }
 
         err = mode_get(tpm, &mode);
         if (err < 0) {
+                json_object_put(autostart);
                 snprintf(message, message_size, "cannot read PCR %d: %s", MODE_PCR, strerror(-err));
                 return err;
         }
         r = json_object_new_object();
         json_object_object_add(r, "mode", json_object_new_string(mode_to_string(mode)));
         json_object_object_add(r, "pcr", json_object_new_int(MODE_PCR));
+        update_mode_status(d, mode == MODE_UPDATE, r);
+        if (autostart)
+                json_object_object_add(r, "autostart", autostart);
         *ret_result = r;
         return 0;
 }

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <paths.h>
+#include <poll.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +38,10 @@
 #define DEFAULT_EVENT_LOG "/run/tvam/measurements.log"
 /* The srtm launch profile's PCRs (firmware, GRUB); txt uses 17,18,19. */
 #define DEFAULT_LAUNCH_PCRS "0,1,2,3,4,5,6,7"
+#define DEFAULT_SSH_HOST_KEY "/run/tvam/ssh/ssh_host_ed25519_key"
+#define DEFAULT_SSHD_STOP_COMMAND "systemctl stop ssh.service"
+#define DEFAULT_LOGIN_RECORDS _PATH_WTMP
+#define UPDATE_MODE_TIMEOUT_MAX 86400u
 #define CLIENT_TIMEOUT_S 60 /* a stalled client must not block the daemon */
 
 static volatile sig_atomic_t terminate;
@@ -98,10 +104,21 @@ static void help(void)
                "  -u, --libvirt-uri URI libvirt connection (default %s)\n"
                "  -e, --event-log PATH  this boot's TCG event log of PCR 13/14/15\n"
                "                        (default %s; a copy is kept in STATE/logs)\n"
+               "      --ssh-host-key PATH  where the Update-Mode SSH host key is unsealed\n"
+               "                        for sshd, on a tmpfs (default %s)\n"
+               "      --sshd-stop-command CMD  stops sshd when leaving Update Mode; split at\n"
+               "                        blanks, run without a shell, \"\" for none\n"
+               "                        (default \"%s\")\n"
+               "      --update-mode-timeout S  leave Update Mode by itself S seconds after\n"
+               "                        the start unless someone logged in (0 = never,\n"
+               "                        the default)\n"
+               "      --login-records FILE  wtmp file whose USER_PROCESS records since\n"
+               "                        boot count as logins (default %s)\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n",
                 IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI, DEFAULT_VG, DEFAULT_LAUNCH_PCRS,
-                DEFAULT_LIBVIRT_URI, DEFAULT_EVENT_LOG);
+                DEFAULT_LIBVIRT_URI, DEFAULT_EVENT_LOG, DEFAULT_SSH_HOST_KEY, DEFAULT_SSHD_STOP_COMMAND,
+                DEFAULT_LOGIN_RECORDS);
 }
 
 /* systemd's readiness protocol (sd_notify(3)) without linking libsystemd:
@@ -233,6 +250,27 @@ static void serve_client(struct daemon *d, int client)
         }
 }
 
+enum {
+        OPT_VERSION = 'V',
+        OPT_SSH_HOST_KEY = 0x100,
+        OPT_SSHD_STOP_COMMAND,
+        OPT_UPDATE_MODE_TIMEOUT,
+        OPT_LOGIN_RECORDS,
+};
+
+static int parse_timeout(const char *s, unsigned *ret)
+{
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || v > UPDATE_MODE_TIMEOUT_MAX)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -244,7 +282,11 @@ int main(int argc, char **argv)
                 { "libvirt-uri", required_argument, NULL, 'u' },
                 { "event-log", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "ssh-host-key", required_argument, NULL, OPT_SSH_HOST_KEY },
+                { "sshd-stop-command", required_argument, NULL, OPT_SSHD_STOP_COMMAND },
+                { "update-mode-timeout", required_argument, NULL, OPT_UPDATE_MODE_TIMEOUT },
+                { "login-records", required_argument, NULL, OPT_LOGIN_RECORDS },
                 {},
         };
         struct daemon d = {
@@ -255,8 +297,9 @@ int main(int argc, char **argv)
                 .libvirt_uri = DEFAULT_LIBVIRT_URI,
                 .event_log = DEFAULT_EVENT_LOG,
                 .client_fd = -1,
+                .um = { .host_key = DEFAULT_SSH_HOST_KEY, .login_records = DEFAULT_LOGIN_RECORDS },
         };
-        const char *launch_pcrs = DEFAULT_LAUNCH_PCRS;
+        const char *launch_pcrs = DEFAULT_LAUNCH_PCRS, *stop_command = DEFAULT_SSHD_STOP_COMMAND;
         struct sigaction sa = { .sa_handler = on_signal };
         int listen_fd, c;
 
@@ -289,9 +332,29 @@ int main(int argc, char **argv)
                 case 'h':
                         help();
                         return 0;
-                case 'V':
+                case OPT_VERSION:
                         printf("tvamd 0.1.0 (protocol %d)\n", IPC_PROTOCOL_VERSION);
                         return 0;
+                case OPT_SSH_HOST_KEY:
+                        if (optarg[0] != '/') {
+                                log_error("--ssh-host-key needs an absolute path");
+                                return 2;
+                        }
+                        d.um.host_key = optarg;
+                        break;
+                case OPT_SSHD_STOP_COMMAND:
+                        stop_command = optarg;
+                        break;
+                case OPT_UPDATE_MODE_TIMEOUT:
+                        if (parse_timeout(optarg, &d.um.timeout_s) < 0) {
+                                log_error("Invalid --update-mode-timeout '%s' (seconds, 0-%u)", optarg,
+                                        UPDATE_MODE_TIMEOUT_MAX);
+                                return 2;
+                        }
+                        break;
+                case OPT_LOGIN_RECORDS:
+                        d.um.login_records = optarg;
+                        break;
                 default:
                         return 2;
                 }
@@ -302,6 +365,10 @@ int main(int argc, char **argv)
         if (parse_pcr_list(launch_pcrs, &d.launch_pcrs) < 0) {
                 log_error("Invalid --launch-pcrs '%s' (comma-separated PCR numbers 0-23)", launch_pcrs);
                 return 2;
+        }
+        if (update_mode_parse_argv(stop_command, &d.um.stop_argv) < 0) {
+                log_error("Out of memory");
+                return 1;
         }
         {
                 const char *crash = getenv("TVAM_TEST_CRASH_AFTER_STEP");
@@ -334,12 +401,25 @@ int main(int argc, char **argv)
         /* No half-registered application survives a crash (acTvSM: the
          * previous state stays usable). */
         (void)daemon_recover(&d);
+        /* Update Mode: the SSH host key for sshd, the timer. */
+        update_mode_init(&d);
 
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
         notify_ready();
 
         while (!terminate) {
-                int client = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+                int client, n;
+
+                /* The Update-Mode timer and login watch run between clients. */
+                n = poll(&pfd, 1, update_mode_tick(&d));
+                if (n < 0 && errno != EINTR) {
+                        log_error_errno(-errno, "poll failed");
+                        break;
+                }
+                if (n <= 0)
+                        continue;
+                client = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
                 if (client < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -356,5 +436,6 @@ int main(int argc, char **argv)
         virt_disconnect(d.virt);
         lvm_ctx_free(d.lvm);
         tpm_context_free(d.tpm);
+        update_mode_argv_free(d.um.stop_argv);
         return 0;
 }
