@@ -1,6 +1,7 @@
 #!/bin/bash
 # Update Mode against a fresh swtpm (run under lib/with-swtpm), the real
 # tvamd and tvamctl (docs/base-system.md "Modes"):
+#   * a key path that is not on a tmpfs is refused, nothing is created;
 #   * first start in Update Mode: an Ed25519 host key is created, sealed to
 #     the launch PCRs + 14 + 15 = 0, its fingerprint printed (ssh-keygen -l
 #     format); the tmpfs file is a valid OpenSSH key with that fingerprint;
@@ -58,7 +59,13 @@ start_tvamd() { # [EXTRA OPTIONS...]
     for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done
     fail "tvamd did not start"
 }
-stop_tvamd() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+# tvamd exits 0 on SIGTERM (under ASan also: no leak, no UB report).
+stop_tvamd() {
+    local s=0
+    kill "$pid"; wait "$pid" || s=$?
+    pid=""
+    [ $s = 0 ] || fail "tvamd exited with status $s"
+}
 reboot() {
     [ -n "$pid" ] && stop_tvamd
     tpm2_shutdown -c
@@ -77,6 +84,15 @@ assert len(rec) == 384
 open(path, 'ab').write(rec)
 PY
 }
+
+if [ "$(stat -f -c %T "$work")" != tmpfs ]; then
+    say "a key path on a disk is refused before anything is generated"
+    start_tvamd --ssh-host-key "$work/disk/ssh/ssh_host_ed25519_key"
+    grep -q "No SSH host key for Update Mode: $work/disk/ssh is not on a tmpfs" "$work/tvamd.log" ||
+        fail "a disk path was not refused"
+    [ ! -e "$work/disk" ] && [ ! -e "$state/ssh/ssh_host_ed25519_key.sealed" ] || fail "something was created"
+    stop_tvamd
+fi
 
 say "first start: the key is created, sealed, printed"
 start_tvamd

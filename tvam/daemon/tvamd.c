@@ -366,10 +366,6 @@ int main(int argc, char **argv)
                 log_error("Invalid --launch-pcrs '%s' (comma-separated PCR numbers 0-23)", launch_pcrs);
                 return 2;
         }
-        if (update_mode_parse_argv(stop_command, &d.um.stop_argv) < 0) {
-                log_error("Out of memory");
-                return 1;
-        }
         {
                 const char *crash = getenv("TVAM_TEST_CRASH_AFTER_STEP");
                 if (crash && *crash) {
@@ -402,6 +398,10 @@ int main(int argc, char **argv)
          * previous state stays usable). */
         (void)daemon_recover(&d);
         /* Update Mode: the SSH host key for sshd, the timer. */
+        if (update_mode_parse_argv(stop_command, &d.um.stop_argv) < 0) {
+                log_error("Out of memory");
+                return 1;
+        }
         update_mode_init(&d);
 
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);

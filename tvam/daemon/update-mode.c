@@ -120,24 +120,51 @@ static int mkdir_parents(const char *path, mode_t mode)
         return chmod(copy, mode) < 0 ? -errno : 0;
 }
 
+static bool is_tmpfs(const char *path)
+{
+        struct statfs sfs;
+        return statfs(path, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
+}
+
+/* The nearest existing ancestor of DIR (or DIR) must be a tmpfs, so that no
+ * directory is left behind on a disk that would be refused anyway. */
+static int check_tmpfs_ancestor(const char *dir)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        struct stat st;
+
+        if (!p)
+                return -ENOMEM;
+        while (stat(p, &st) < 0 && strcmp(p, "/") != 0) {
+                char *slash = strrchr(p, '/');
+                if (!slash)
+                        break;
+                if (slash == p)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        return is_tmpfs(p) ? 0 : -EMEDIUMTYPE;
+}
+
 /* The key's directory, created 0700; refused unless it is on a tmpfs (or
  * ramfs): the clear key must never reach a disk. */
 static int key_dir(const char *key, char *message, size_t message_size)
 {
         _cleanup_free_ char *copy = strdup(key);
-        struct statfs sfs;
         const char *dir;
         int r;
 
         if (!copy)
                 return FAIL(-ENOMEM, "out of memory");
         dir = dirname(copy);
+        r = check_tmpfs_ancestor(dir);
+        if (r < 0)
+                return FAIL(r, "%s is not on a tmpfs: refusing to put the clear SSH host key there", dir);
         r = mkdir_parents(dir, 0700);
         if (r < 0)
                 return FAIL(r, "cannot create %s: %s", dir, strerror(-r));
-        if (statfs(dir, &sfs) < 0)
-                return FAIL(-errno, "cannot examine %s: %s", dir, strerror(errno));
-        if (sfs.f_type != TMPFS_MAGIC && sfs.f_type != RAMFS_MAGIC)
+        if (!is_tmpfs(dir))
                 return FAIL(-EMEDIUMTYPE, "%s is not on a tmpfs: refusing to put the clear SSH host key there",
                         dir);
         return 0;
