@@ -11,8 +11,9 @@ pid="" loop=""
 cleanup() {
     set +e
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    for d in $(virsh -q list --name 2>/dev/null); do virsh -q destroy "$d" >/dev/null 2>&1; done
-    for n in $(virsh -q net-list --name 2>/dev/null | grep '^tvam-'); do virsh -q net-destroy "$n" >/dev/null 2>&1; done
+    # Bounded: a wedged nested QEMU must not hang the scenario's exit.
+    for d in $(timeout 60 virsh -q list --name 2>/dev/null); do timeout 60 virsh -q destroy "$d" >/dev/null 2>&1; done
+    for n in $(timeout 60 virsh -q net-list --name 2>/dev/null | grep '^tvam-'); do timeout 60 virsh -q net-destroy "$n" >/dev/null 2>&1; done
     dmsetup ls 2>/dev/null | awk '/^tvam-/ {print $1}' | xargs -r -n1 dmsetup remove -f >/dev/null 2>&1
     vgremove -q -f "$vg" >/dev/null 2>&1
     [ -n "$loop" ] && losetup -d "$loop"
@@ -98,7 +99,7 @@ lab_start() {
         set +e; timeout 240 "$tvamctl" --socket "$sock" "$@"; s=$?; set -e
         [ $s -eq 124 ] || return $s
         say "LAB: a nested QEMU (${domains[*]}) wedged at start (attempt $attempt of 2): destroying, retrying"
-        for d in "${domains[@]}"; do virsh -q destroy "$d" > /dev/null 2>&1 || true; done
+        for d in "${domains[@]}"; do timeout 60 virsh -q destroy "$d" > /dev/null 2>&1 || true; done
         wait_for 300 "tvamd to finish the wedged start" "$tvamctl" --socket "$sock" version
         for d in "${domains[@]}"; do
             "$tvamctl" --socket "$sock" stop "$d" --force > /dev/null 2>&1 || true

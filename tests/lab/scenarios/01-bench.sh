@@ -13,7 +13,7 @@ export TPM2TOOLS_TCTI=device:/dev/tpmrm0
 
 cleanup() {
     set +e
-    virsh -q destroy tvam-bench >/dev/null 2>&1
+    timeout 60 virsh -q destroy tvam-bench >/dev/null 2>&1
     cryptsetup close "$mapped" 2>/dev/null
     vgremove -q -f "$vg" >/dev/null 2>&1
     pvremove -q -f "$disk" >/dev/null 2>&1

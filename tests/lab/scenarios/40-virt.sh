@@ -31,7 +31,7 @@ loops=()
 
 cleanup() {
     set +e
-    for d in "$rw" "$ro"; do virsh -q destroy "$d" >/dev/null 2>&1; done
+    for d in "$rw" "$ro"; do timeout 60 virsh -q destroy "$d" >/dev/null 2>&1; done
     for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
     rm -rf "$work"
 }
