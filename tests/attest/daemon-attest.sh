@@ -24,7 +24,8 @@ base_id="sha256:$(printf 'base image 1' | sha256sum | cut -d' ' -f1)"
 mkdir -p "$work/run"
 "$tool" measure "$log" 14 base-image base-1 "$base_id" > /dev/null || fail "PCR 14 event"
 
-"$tvamd" --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" --event-log "$log" \
+"$tvamd" --sshd-stop-command true --ssh-host-key "$work/ssh/ssh_host_ed25519_key" \
+    --socket "$sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" --event-log "$log" \
     > "$work/tvamd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do ctl version > /dev/null 2>&1 && break; sleep 0.1; done

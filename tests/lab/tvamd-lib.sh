@@ -31,7 +31,10 @@ setup_vg() {
 }
 
 start_tvamd() {
+    # The Update-Mode SSH host key on the lab's tmpfs, per scenario; no
+    # sshd runs in the lab, so the switch's stop hook is empty.
     "$tvamd" --socket "$sock" --state-dir "$state" --vg "$vg" --tcti device:/dev/tpmrm0 \
+        --ssh-host-key "$lab/ssh/ssh_host_ed25519_key" --sshd-stop-command "" \
         >> "$lab/tvamd.log" 2>&1 &
     pid=$!
     # Ready when it answers (a killed tvamd leaves its socket file behind).
