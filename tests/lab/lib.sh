@@ -1,4 +1,5 @@
 # tests/lab/lib.sh — helpers for lab scenarios (sourced, runs in the guest).
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/matches.sh"
 
 say() { echo "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -7,6 +7,7 @@
 # lcp-show reads theirs.  (Unsigned lists carry no random or time data, so
 # the comparison is byte for byte.)
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
 policy=$(realpath "${1:?usage: lcp-interop.sh TVAM_POLICY}")
 tboot=${TVAM_TEST_TBOOT:-/boot/tboot.gz}
 for t in lcp2_mlehash lcp2_crtpolelt lcp2_crtpollist lcp2_crtpol jq; do
@@ -41,7 +42,7 @@ check() { # ALG "EXTRA-HASHES" MINVER ELTCTRL POLCTRL "SIGNS" "MASKS" MAXSINIT
     n=$((n + 1))
     cmp ref.pol ours.pol || { echo "FAIL case $n ($*): policy differs"; xxd ref.pol; xxd ours.pol; exit 1; }
     cmp ref.data ours.data || { echo "FAIL case $n ($*): policy data differs"; xxd ref.data; xxd ours.data; exit 1; }
-    lcp2_crtpol --show ours.pol ours.data | grep -q "policy data hash matches policy hash" \
+    lcp2_crtpol --show ours.pol ours.data | matches "policy data hash matches policy hash" \
         || { echo "FAIL case $n: lcp2_crtpol --show rejects ours"; exit 1; }
     [ "$("$policy" lcp-show ref.pol ref.data | jq -r .policy_hash_matches_data)" = true ] \
         || { echo "FAIL case $n: lcp-show cannot read lcp2's"; exit 1; }

@@ -7,6 +7,7 @@
 #     by the daemon's peer-credential check when the modes are loosened,
 #   * tvamctl's exit codes: unreachable daemon 3, usage 2.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
 tvamd=${1:?usage: daemon.sh TVAMD TVAMCTL} tvamctl=${2:?}
 [ "$(id -u)" -eq 0 ] || { echo "needs root (privilege drop for the non-root client)"; exit 77; }
 command -v setpriv >/dev/null || { echo "setpriv missing"; exit 77; }
@@ -40,8 +41,8 @@ grep -qx "READY=1" "$work/notified" || fail "no READY=1 notification"
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode is $(stat -c %a "$sock"), expected 600"
 [ "$(stat -c %a "$(dirname "$sock")")" = 700 ] || fail "socket directory is not 0700"
 
-ctl version | grep -q '^tvamd 0\.1\.0 (protocol 1)$' || fail "version"
-ctl --json version | grep -q '"ok":true' || fail "--json version"
+ctl version | matches '^tvamd 0\.1\.0 (protocol 1)$' || fail "version"
+ctl --json version | matches '"ok":true' || fail "--json version"
 
 [ "$(ctl mode)" = update ] || fail "a fresh TPM (PCR 15 = 0) is not Update Mode"
 [ "$(ctl mode application)" = application ] || fail "switch to Application Mode"

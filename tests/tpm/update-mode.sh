@@ -21,6 +21,7 @@
 #     recorded in the watched wtmp before expiry (--update-mode-timeout 6)
 #     it stays in Update Mode.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
 tvamd=${1:?usage: update-mode.sh TVAMD TVAMCTL TVAM-TPM-TOOL} tvamctl=${2:?} tool=${3:?}
 [ "$(id -u)" -eq 0 ] || { echo "needs root (tvamd's state and key directories)"; exit 77; }
 for t in ssh-keygen tpm2_pcrread tpm2_pcrextend tpm2_shutdown tpm2_startup swtpm_ioctl python3; do
@@ -165,7 +166,7 @@ for _ in $(seq 50); do grep -q "No SSH host key" "$work/tvamd.log" && break; sle
 grep -q "No SSH host key for Update Mode: the TPM refused to unseal the SSH host key: PCR 14 differs" "$work/tvamd.log" ||
     fail "the refusal does not name PCR 14: $(grep 'No SSH host key' "$work/tvamd.log")"
 [ ! -e "$key" ] || fail "a key file without unseal"
-expr="r['ssh_host_key']['error']"; json mode | grep -q "PCR 14 differs" || fail "mode --json does not report the error"
+expr="r['ssh_host_key']['error']"; json mode | matches "PCR 14 differs" || fail "mode --json does not report the error"
 [ -s "$state/ssh/ssh_host_ed25519_key.sealed" ] || fail "the sealed key was discarded"
 reboot
 start_tvamd
@@ -228,7 +229,7 @@ wtmp_record 7 olduser pts/9 1000   # a login before this boot
 start_tvamd --update-mode-timeout 3
 expr="r['update_mode_remaining']"; left=$(json mode)
 [ "$left" -ge 1 ] && [ "$left" -le 3 ] || fail "remaining time $left"
-ctl mode status | grep -q "^update mode ends in: [1-3] s" || fail "mode status: $(ctl mode status)"
+ctl mode status | matches "^update mode ends in: [1-3] s" || fail "mode status: $(ctl mode status)"
 for _ in $(seq 100); do [ "$(ctl mode)" = application ] && break; sleep 0.1; done
 [ "$(ctl mode)" = application ] || fail "no switch after the timeout"
 grep -q "no login within 3 s: leaving Update Mode" "$work/tvamd.log" || fail "timeout not logged"
@@ -246,7 +247,7 @@ sleep 8
 [ "$(ctl mode)" = update ] || fail "switched despite a login"
 grep -q "login of 'admin' on pts/0 recorded in $work/wtmp: staying in Update Mode" "$work/tvamd.log" || fail "login not logged"
 expr="(r['login_seen'], r['update_mode_remaining'])"; [ "$(json mode)" = "(True, None)" ] || fail "mode --json: $(json mode)"
-ctl mode status | grep -q "^update mode ends in: never (a login was seen)" || fail "mode status: $(ctl mode status)"
+ctl mode status | matches "^update mode ends in: never (a login was seen)" || fail "mode status: $(ctl mode status)"
 [ ! -e "$work/hook-ran" ] && [ -s "$key" ] || fail "something of the switch happened"
 ctl mode application > /dev/null
 [ ! -e "$key" ] || fail "explicit switch after a login: key left"

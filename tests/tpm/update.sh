@@ -18,6 +18,7 @@
 #   * tvamd killed right after recording / right after the NV write of a
 #     prepare: the restarted tvamd heals policy.json, the current state unseals.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
 tvamd=${1:?usage: update.sh TVAMD TVAMCTL UPDATE_TOOL} tvamctl=${2:?} tool=${3:?}
 command -v swtpm_ioctl >/dev/null || { echo "swtpm_ioctl missing"; exit 77; }
 command -v tpm2_startup >/dev/null || { echo "tpm2-tools missing"; exit 77; }
@@ -90,7 +91,7 @@ APP_MASK=$(( (1<<0)|(1<<2)|(1<<4)|(1<<7)|(1<<8)|(1<<9)|(1<<14)|(1<<15) ))
 say "boot A; policy init"
 boot "$w/log-A" "$w/base-A.squashfs"
 "$tool" seal-pcr "$w/legacy" $APP_MASK     # sealed the pre-policy way (PolicyPCR)
-ctl policy init --admin-key-file "$w/admin" | grep -q done || fail "policy init"
+ctl policy init --admin-key-file "$w/admin" | matches done || fail "policy init"
 [ "$(stat -c %a "$state/policy.json")" = 600 ] || fail "policy.json mode"
 refused "initialized already" ctl policy init --admin-key-file "$w/admin"
 set +e; ctl policy init >/dev/null 2>&1; [ $? -eq 2 ] || fail "policy init without --admin-key-file is not a usage error"; set -e
@@ -102,7 +103,7 @@ jq -e '.result.states | length == 1 and .[0].matches' "$w/show" >/dev/null || fa
 jq -e '.result.states[0].pcrs | map(.pcr) == [0,2,4,7,8,9,14,15]' "$w/show" >/dev/null || fail "show PCRs"
 jq -e '.result.states[0].pcrs[] | select(.pcr == 15) | .provenance | test("Application Mode")' "$w/show" >/dev/null \
     || fail "show: PCR 15 provenance"
-ctl policy diagnose | grep -q "authorized" || fail "diagnose in A"
+ctl policy diagnose | matches "authorized" || fail "diagnose in A"
 
 say "wrong admin secret: refused, nothing changed"
 cp "$state/policy.json" "$w/policy.before"; before=$(nvdigest)
@@ -125,7 +126,7 @@ ctl --json policy show > "$w/show"
 jq -e '.result.update == "prepared" and (.result.states | length == 2)' "$w/show" >/dev/null || fail "show after prepare"
 jq -e '[.result.states[] | {role, matches}] == [{"role":"current","matches":true},{"role":"next","matches":false}]' \
     "$w/show" >/dev/null || fail "show roles: $(jq -c '.result.states' "$w/show")"
-ctl policy show | grep -q "predicted: base image" || fail "show lacks the PCR 14 provenance"
+ctl policy show | matches "predicted: base image" || fail "show lacks the PCR 14 provenance"
 expect_unseal "$w/app" "prepared: NV-sealed secret in the current state A"
 refused "not in the prepared next state: PCR 8 differs" ctl update commit --admin-key-file "$w/admin"
 
@@ -133,7 +134,7 @@ say "reboot into B (the predicted next state)"
 boot "$w/log-B" "$w/base-B.squashfs"
 expect_unseal "$w/app" "NV-sealed secret in the next state B"
 expect_refused "$w/legacy" "PolicyPCR secret in B" "PCRs 8, 9, 14 differ from the sealed policy"
-ctl policy diagnose | grep -q "authorized" || fail "diagnose in B"
+ctl policy diagnose | matches "authorized" || fail "diagnose in B"
 
 say "a third state C (another kernel) is refused, naming the PCR"
 boot "$w/log-C" "$w/base-B.squashfs"
@@ -143,7 +144,7 @@ refused "not in the prepared next state: PCR 9" ctl update commit --admin-key-fi
 
 say "commit in B; the old state A is revoked"
 boot "$w/log-B" "$w/base-B.squashfs"
-ctl update commit --admin-key-file "$w/admin" | grep -q "next state only" || fail "commit"
+ctl update commit --admin-key-file "$w/admin" | matches "next state only" || fail "commit"
 expect_unseal "$w/app" "after commit, in B"
 ctl --json policy show | jq -e '.result.update == "none" and (.result.states | length == 1)' >/dev/null \
     || fail "show after commit"
@@ -155,7 +156,7 @@ say "abort: prepare B -> C, abort; C refused, B unseals"
 boot "$w/log-B" "$w/base-B.squashfs"
 refused "no update is prepared" ctl update abort --admin-key-file "$w/admin"
 ctl update prepare --kernel "$w/kernel-C" --eventlog "$w/log-B" --admin-key-file "$w/admin" >/dev/null
-ctl update abort --admin-key-file "$w/admin" | grep -q "current state only" || fail "abort"
+ctl update abort --admin-key-file "$w/admin" | matches "current state only" || fail "abort"
 boot "$w/log-C" "$w/base-B.squashfs"
 expect_refused "$w/app" "after abort, in C" "PCR 9"
 boot "$w/log-B" "$w/base-B.squashfs"

@@ -7,6 +7,7 @@
 #   * building a dm-verity hash tree: TVAM (tvam-storage-test verity-format,
 #     if built) vs veritysetup format on the same data.
 set -euo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../lib/matches.sh"
 mib=${TVAM_BENCH_MIB:-64}
 build=${TVAM_BUILD_DIR:?}
 work=/run/bench
@@ -39,7 +40,7 @@ got=$(head -c $((mib << 20)) "$dev" | sha256sum | cut -d' ' -f1)
 [ "$want" = "$got" ] && echo "data through dm-crypt verified (sha256 $want)"
 
 tool=$build/tests/lab/tools/tvam-storage-test
-if [ -x "$tool" ] && "$tool" --help 2>&1 | grep -q verity-format; then
+if [ -x "$tool" ] && "$tool" --help 2>&1 | matches verity-format; then
     for i in 1 2 3; do
         rm -f "$work/hash1" "$work/hash2"
         start=$(date +%s.%N); "$tool" verity-format "$work/image" "$work/hash1" >/dev/null; mid=$(date +%s.%N)

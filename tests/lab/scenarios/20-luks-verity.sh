@@ -56,7 +56,7 @@ new_loop dev "$work/luks.img" 40
 start=$SECONDS
 "$tool" luks-format "$dev" --secret-file "$work/tpm.key" --recovery-file "$work/recovery.pass"
 say "luks-format with the default Argon2id recovery keyslot took $((SECONDS - start))s"
-"$tool" luks-token "$dev" | grep -q '"type":"tvam-tpm2","keyslots":\["0"\]' || fail "no tvam-tpm2 token for keyslot 0"
+"$tool" luks-token "$dev" | matches '"type":"tvam-tpm2","keyslots":\["0"\]' || fail "no tvam-tpm2 token for keyslot 0"
 cryptsetup luksDump "$dev" > "$work/dump"
 grep -q 'PBKDF:.*pbkdf2' "$work/dump" && grep -q 'PBKDF:.*argon2id' "$work/dump" || fail "keyslot KDFs are not pbkdf2 + argon2id"
 
@@ -100,7 +100,7 @@ new_loop dev2 "$work/integ.img" 48
 start=$SECONDS
 "$tool" luks-format "$dev2" --secret-file "$work/tpm.key" --integrity
 say "luks-format --integrity (incl. initial tag wipe) took $((SECONDS - start))s"
-cryptsetup luksDump "$dev2" | grep -q 'integrity: hmac(sha256)' || fail "no hmac(sha256) integrity in the header"
+cryptsetup luksDump "$dev2" | matches 'integrity: hmac(sha256)' || fail "no hmac(sha256) integrity in the header"
 "$tool" luks-open "$dev2" "$integ" --secret-file "$work/tpm.key"
 dd if="$work/payload" of="/dev/mapper/$integ" bs=1M count=2 conv=fsync status=none
 "$tool" luks-close "$integ"

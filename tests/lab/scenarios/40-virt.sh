@@ -76,7 +76,7 @@ grep -q "<driver name='qemu' type='raw' cache='none' io='native'/>" "$work/rw.xm
 [ "$(grep -c "<serial type=" "$work/rw.xml")" -eq 1 ] || fail "not exactly one serial device"
 grep -q "<serial type='file'>" "$work/rw.xml" || fail "the serial device is not a file"
 # libvirt mirrors serial0 as <console type='file'>: the same log file, no PTY.
-if grep '<console' "$work/rw.xml" | grep -qv "<console type='file'>"; then fail "a non-file console exists"; fi
+if grep '<console' "$work/rw.xml" | matches -v "<console type='file'>"; then fail "a non-file console exists"; fi
 transient=$(virsh dominfo "$rw" | awk '/^Persistent:/ {print $2}')
 [ "$transient" = no ] || fail "domain is persistent"
 # virsh console needs a terminal: give it one (script(1)).  virsh prints
@@ -102,7 +102,7 @@ say "PROVED: virt_state = running; virt_list shows $rw running, uptime ${uptime}
 # --- read-only disk -----------------------------------------------------------------
 "$tool" start "$ro" --memory 192 --serial-log "$ro_log" --disk "$loop_ro:ro:tvam-ro"
 virsh dumpxml "$ro" > "$work/ro.xml"
-grep -A6 "<source dev='$loop_ro'" "$work/ro.xml" | grep -q '<readonly/>' || fail "no <readonly/> on $loop_ro"
+grep -A6 "<source dev='$loop_ro'" "$work/ro.xml" | matches '<readonly/>' || fail "no <readonly/> on $loop_ro"
 virsh qemu-monitor-command "$ro" '{"execute":"query-block"}' > "$work/query-block"
 # One disk, no CD-ROM: every "ro" QEMU reports for it must be true.
 ro_flags=$(grep -o '"ro":[a-z]*' "$work/query-block" | sort -u)

@@ -46,8 +46,8 @@ export TVAM_RECOVERY_FILE=$work/recovery
 T() { "$tool" "$state" "$vg" "$@"; }
 field() { sed -n "s/^$1 //p"; }          # "device X" -> X
 mfield() { sed -n "s/.*\"$2\": \"\{0,1\}\([^\",]*\).*/\1/p" "$state/$1.json"; }
-no_lv() { ! lvs --noheadings -o lv_name "$vg" 2>/dev/null | grep -qw "$1"; }
-no_map() { ! dmsetup ls 2>/dev/null | grep -q "^tvam-app\(cfg\)\?-$1"; }
+no_lv() { ! lvs --noheadings -o lv_name "$vg" 2>/dev/null | matches -w "$1"; }
+no_map() { ! dmsetup ls 2>/dev/null | matches "^tvam-app\(cfg\)\?-$1"; }
 
 # --- 1. import read-only and read-write --------------------------------------
 out=$(T import ro-app "$img" ro) || fail "import ro: $out"
@@ -55,13 +55,13 @@ id_ro=$(echo "$out" | sed -n 's/.*identity //p')
 out=$(T import rw-app "$img" rw $((16 << 20))) || fail "import rw: $out"
 id_rw=$(echo "$out" | sed -n 's/.*identity //p')
 [ "$(mfield ro-app state)" = ready ] && [ "$(mfield rw-app state)" = ready ] || fail "manifests not ready"
-lvs --noheadings -o lv_name,lv_tags "$vg" | grep -q "app-ro-app.*tvam:app" || fail "no tagged app-ro-app"
-lvs --noheadings -o lv_name,lv_tags "$vg" | grep -q "appcfg-rw-app.*tvam:appcfg" || fail "no tagged appcfg-rw-app"
+lvs --noheadings -o lv_name,lv_tags "$vg" | matches "app-ro-app.*tvam:app" || fail "no tagged app-ro-app"
+lvs --noheadings -o lv_name,lv_tags "$vg" | matches "appcfg-rw-app.*tvam:appcfg" || fail "no tagged appcfg-rw-app"
 want=sha256:$(sha256sum < "$img" | cut -d' ' -f1)
 [ "$id_rw" = "$want" ] || fail "read-write identity $id_rw != $want"
 say "PROVED: read-write import identity equals sha256sum of the image ($id_rw)"
 case $id_ro in verity:????????????????????????????????????????????????????????????????) ;; *) fail "ro identity $id_ro" ;; esac
-T list | grep -q "^ro-app ready $id_ro$" || fail "list: $(T list)"
+T list | matches "^ro-app ready $id_ro$" || fail "list: $(T list)"
 
 # --- 2. open both (lazy), read back, verity root checked by veritysetup ------
 out=$(T open ro-app lazy) || fail "open ro: $out"
@@ -78,7 +78,7 @@ off=$(mfield ro-app verity_hash_offset)
 veritysetup verify /dev/mapper/tvam-app-ro-app /dev/mapper/tvam-app-ro-app "${id_ro#verity:}" \
     --hash-offset="$off" >/dev/null || fail "veritysetup does not accept the identity as root hash"
 out=$(T remove ro-app) && fail "remove while open succeeded"
-echo "$out" | grep -q EBUSY || fail "remove while open: $out"
+echo "$out" | matches EBUSY || fail "remove while open: $out"
 T close ro-app && T close rw-app || fail "close"
 no_map ro-app && no_map rw-app || fail "mappings left after close"
 say "PROVED: both applications open (lazy) and read back byte-identical to the image through the top device (verity over LUKS2 / LUKS2); veritysetup verify accepts the read-only identity as the root hash of the stored tree; remove refused while open (EBUSY); close removes every mapping"
@@ -89,11 +89,11 @@ T close ro-app
 # --- 3. name taken, truncated image -----------------------------------------
 before=$(sha256sum < "$state/ro-app.json")
 out=$(T import ro-app "$img" rw) && fail "second import with the same name succeeded"
-echo "$out" | grep -q EEXIST || fail "second import: $out"
+echo "$out" | matches EEXIST || fail "second import: $out"
 [ "$(sha256sum < "$state/ro-app.json")" = "$before" ] || fail "manifest changed by the refused import"
 head -c $((size / 2)) "$img" > "$work/short.img"
 out=$(T import short "$work/short.img" rw 0 "$size") && fail "truncated image imported"
-echo "$out" | grep -q EPIPE || fail "truncated: $out"
+echo "$out" | matches EPIPE || fail "truncated: $out"
 [ ! -e "$state/short.json" ] && no_lv app-short && no_map short || fail "truncated import left something"
 say "PROVED: a second import with the same name is refused (EEXIST) and the manifest is unchanged; a truncated image (shorter than its expected size) is refused (EPIPE) and nothing remains"
 
@@ -102,7 +102,7 @@ for step in 2 5 8; do   # after LV creation, after the copy (mapping open), afte
     set +e; T import crash "$img" rw $((8 << 20)) 0 "$step" >/dev/null 2>&1; rc=$?; set -e
     [ "$rc" = 99 ] || fail "crash hook at step $step: exit $rc"
     [ "$(mfield crash state)" = importing ] || fail "no importing manifest after crash at step $step"
-    lvs --noheadings -o lv_name "$vg" | grep -qw app-crash || fail "no LV after crash at step $step"
+    lvs --noheadings -o lv_name "$vg" | matches -w app-crash || fail "no LV after crash at step $step"
     out=$(T open crash lazy) && fail "a half-imported application opened"
     out=$(T recover) || fail "recover: $out"
     [ "$out" = "recovered 1" ] || fail "recover: $out"
@@ -121,15 +121,15 @@ pos=$(((16 << 20) + (1 << 20) + 100))   # in the ciphertext of image byte 1 MiB
 orig=$(dd if="$lvdev" bs=1 skip="$pos" count=1 status=none | od -An -tu1 | tr -d ' ')
 printf "$(printf '\\%03o' $(((orig + 1) % 256)))" | dd of="$lvdev" bs=1 seek="$pos" conv=notrunc,fsync status=none
 out=$(T open ro-app eager) && fail "eager open of a tampered image succeeded"
-echo "$out" | grep -q EPERM || fail "eager: $out"
-echo "$out" | grep -q "1048576" || fail "eager refusal does not name position 1048576: $out"
+echo "$out" | matches EPERM || fail "eager: $out"
+echo "$out" | matches "1048576" || fail "eager refusal does not name position 1048576: $out"
 eager_msg=$out
 no_map ro-app || fail "mapping left after refused eager open"
 out=$(T open ro-app lazy) || fail "lazy open of tampered: $out"
 if err=$(dd if="$(echo "$out" | field device)" of=/dev/null bs=1M status=none 2>&1); then
     fail "reading a tampered image through dm-verity succeeded"
 fi
-echo "$err" | grep -q "Input/output error" || fail "tampered read failed, but not with EIO: $err"
+echo "$err" | matches "Input/output error" || fail "tampered read failed, but not with EIO: $err"
 T close ro-app
 printf "$(printf '\\%03o' "$orig")" | dd of="$lvdev" bs=1 seek="$pos" conv=notrunc,fsync status=none
 say "PROVED: one flipped byte in the encrypted read-only LV: eager open refused naming the position ($eager_msg), nothing left mapped; through a lazy open reading the image fails with EIO"
@@ -152,7 +152,7 @@ say "PROVED: remove leaves no LV and no manifest; the former LUKS2 header area o
 # --- 7. fail closed: PCR 14 changes ------------------------------------------
 "$tool" - - extend 14 || fail "extend PCR 14"
 out=$(T open ro-app lazy) && fail "opened after PCR 14 changed"
-echo "$out" | grep -q "EPERM.*PCR 14" || fail "refusal does not name PCR 14: $out"
+echo "$out" | matches "EPERM.*PCR 14" || fail "refusal does not name PCR 14: $out"
 no_map ro-app || fail "mapping left after refused open"
 say "PROVED: after PCR 14 is extended app_open refuses: $out"
 

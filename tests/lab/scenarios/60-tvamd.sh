@@ -42,16 +42,16 @@ fi
 [ $fresh = 0 ] || [ "$(ctl mode application)" = application ] || fail "switch to Application Mode"
 lab_start web-ro -- start web-ro
 wait_marker web-ro
-ctl --json list | tr -d ' \n' | grep -q '"name":"web-ro","state":"running"' || fail "web-ro not listed running"
+ctl --json list | tr -d ' \n' | matches '"name":"web-ro","state":"running"' || fail "web-ro not listed running"
 ctl stop web-ro --timeout 120
-ctl --json list | tr -d ' \n' | grep -q '"name":"web-ro","state":"stopped"' || fail "web-ro not stopped"
+ctl --json list | tr -d ' \n' | matches '"name":"web-ro","state":"stopped"' || fail "web-ro not stopped"
 say "PROVED: web-ro: start (unseal, open LUKS2 + dm-verity, PCR 13, libvirt/KVM) -> marker '$(marker_of web-ro)' -> list running -> ACPI stop -> stopped"
 # The read-write image: the same, with a forced stop.
 lab_start web-rw -- start web-rw
 wait_marker web-rw
-ctl --json list | tr -d ' \n' | grep -q '"name":"web-rw","state":"running"' || fail "web-rw not listed running"
+ctl --json list | tr -d ' \n' | matches '"name":"web-rw","state":"running"' || fail "web-rw not listed running"
 ctl stop web-rw --force
-ctl --json list | tr -d ' \n' | grep -q '"name":"web-rw","state":"stopped"' || fail "web-rw not stopped"
+ctl --json list | tr -d ' \n' | matches '"name":"web-rw","state":"stopped"' || fail "web-rw not stopped"
 say "PROVED: web-rw: start (unseal, open LUKS2, PCR 13, libvirt/KVM) -> marker '$(marker_of web-rw)' -> list running -> forced stop -> stopped"
 grep -q '"event":"application-start","name":"web-ro"' "$state/measurements.jsonl" || fail "start not in the measurement log"
 
@@ -65,9 +65,9 @@ kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 wait "$client" 2>/dev/null || true
 start_tvamd
 ctl --json list > /run/tvamd-lab/list.json
-tr -d ' \n' < /run/tvamd-lab/list.json | grep -q '"name":"big"' && fail "a half-imported application is still registered"
+tr -d ' \n' < /run/tvamd-lab/list.json | matches '"name":"big"' && fail "a half-imported application is still registered"
 grep -q "rolled back 1 interrupted import" /run/tvamd-lab/tvamd.log || fail "tvamd did not report the rollback"
-lvs --noheadings -o lv_name "$vg" | grep -q 'big' && fail "the half-imported application's LV was not reclaimed"
+lvs --noheadings -o lv_name "$vg" | matches 'big' && fail "the half-imported application's LV was not reclaimed"
 lab_start web-ro -- start web-ro
 wait_marker web-ro
 ctl stop web-ro --timeout 120

@@ -26,7 +26,7 @@ ctl import q-rw "$lab/sample.qcow2" --format qcow2 --memory 192 --recovery-key-f
 [ "$(app_identity q-rw)" = "$raw_identity" ] || fail "qcow2 identity $(app_identity q-rw) is not $raw_identity"
 head -c $(( $(stat -c %s "$lab/sample.qcow2") * 2 / 3 )) "$lab/sample.qcow2" > "$lab/truncated.qcow2"
 refused "corrupt or truncated" ctl import q-bad "$lab/truncated.qcow2" --format qcow2
-[ "$(app_state q-bad)" = absent ] && ! lvs --noheadings -o lv_name "$vg" | grep -q q-bad ||
+[ "$(app_state q-bad)" = absent ] && ! lvs --noheadings -o lv_name "$vg" | matches q-bad ||
     fail "the refused qcow2 import left something behind"
 say "PROVED: a qcow2 image imports in one pass with the raw image's identity ($raw_identity); a truncated qcow2 is refused before anything is written"
 
@@ -42,8 +42,8 @@ for step in manifest lv format open copy verity close; do
     [ -e "$state/c-$step.json" ] || fail "no half-finished manifest after step $step: the crash came too early"
     start_tvamd
     [ "$(app_state "c-$step")" = absent ] || fail "after a crash at step $step, c-$step is still registered"
-    ! lvs --noheadings -o lv_name "$vg" | grep -q "c-$step" || fail "after a crash at step $step, its LV remains"
-    ! dmsetup ls | grep -q "c-$step" || fail "after a crash at step $step, a mapping remains"
+    ! lvs --noheadings -o lv_name "$vg" | matches "c-$step" || fail "after a crash at step $step, its LV remains"
+    ! dmsetup ls | matches "c-$step" || fail "after a crash at step $step, a mapping remains"
 done
 say "PROVED: tvamd dying abruptly after each import step (manifest, lv, format, open, copy, verity, close), restarted: nothing half-registered, every LV and mapping reclaimed"
 
@@ -57,10 +57,10 @@ b = os.pread(fd, 1, off); os.pwrite(fd, bytes([b[0] ^ 0xff]), off); os.fsync(fd)
 PY
 refused "Verification failed" ctl start f-ro --verify eager
 grep -q '"event":"verification-failed","name":"f-ro"' "$state/measurements.jsonl" || fail "refusal not logged"
-[ "$(app_state f-ro)" = stopped ] && ! dmsetup ls | grep -q f-ro || fail "a refused start left f-ro open"
+[ "$(app_state f-ro)" = stopped ] && ! dmsetup ls | matches f-ro || fail "a refused start left f-ro open"
 dmesg -c > /dev/null 2>&1 || true
 lab_start f-ro -- start f-ro
-wait_for 240 "dm-verity to refuse the corrupted block" sh -c 'dmesg | grep -q "verity.*corrupted"'
+wait_for 240 "dm-verity to refuse the corrupted block" sh -c 'dmesg | matches "verity.*corrupted"'
 say "dm-verity: $(dmesg | grep -m1 'verity.*corrupted')"
 ctl stop f-ro --force
 say "PROVED: one flipped ciphertext byte: eager verification refuses the start (logged as verification-failed); a lazy start gets an I/O error from dm-verity for that block"
@@ -75,7 +75,7 @@ ctl remove q-rw
 # the sealed objects: the old SRK and everything sealed under it are gone.
 tpm2_clear -c l
 refused "recovery secret opens no keyslot" ctl restore "$lab/q-rw.backup" --recovery-key-file "$lab/wrong"
-[ "$(app_state q-rw)" = absent ] && ! lvs --noheadings -o lv_name "$vg" | grep -q q-rw ||
+[ "$(app_state q-rw)" = absent ] && ! lvs --noheadings -o lv_name "$vg" | matches q-rw ||
     fail "a refused restore left q-rw behind"
 ctl restore "$lab/q-rw.backup" --recovery-key-file "$lab/recovery"
 [ "$(app_identity q-rw)" = "$id_before" ] || fail "identity after restore $(app_identity q-rw), before $id_before"
@@ -92,19 +92,19 @@ cat > "$lab/shop.json" <<'JSON'
 JSON
 ctl group add "$lab/shop.json"
 lab_start g-db q-rw -- group start shop
-virsh -q net-list --name | grep -qx tvam-shop-lan || fail "the group network is not active"
+virsh -q net-list --name | matches -x tvam-shop-lan || fail "the group network is not active"
 for app in g-db q-rw; do
-    virsh -q domiflist "$app" | grep -q tvam-shop-lan || fail "$app is not on the group network"
+    virsh -q domiflist "$app" | matches tvam-shop-lan || fail "$app is not on the group network"
 done
 wait_marker g-db
 wait_marker q-rw
 order=$(grep -o "started '[a-z-]*'" "$lab/tvamd.log" | tail -2 | tr '\n' ' ')
 [ "$order" = "started 'g-db' started 'q-rw' " ] || fail "start order: $order"
-ctl --json group list | tr -d ' \n' | grep -q '"name":"shop","state":"running"' || fail "group not listed running"
+ctl --json group list | tr -d ' \n' | matches '"name":"shop","state":"running"' || fail "group not listed running"
 grep -q '"event":"group-start"' "$state/measurements.jsonl" || fail "group configuration not measured"
 ctl group stop shop --timeout 120
 [ "$(app_state g-db)" = stopped ] && [ "$(app_state q-rw)" = stopped ] || fail "group members still running"
-! virsh -q net-list --name | grep -qx tvam-shop-lan || fail "the group network was not removed"
+! virsh -q net-list --name | matches -x tvam-shop-lan || fail "the group network was not removed"
 say "PROVED: group 'shop' (configuration measured into PCR 13) creates its isolated network, starts g-db then q-rw on it (both boot), lists running, stops both and removes the network"
 
 for app in f-ro g-db q-rw; do ctl remove "$app"; done

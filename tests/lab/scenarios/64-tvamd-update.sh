@@ -39,7 +39,7 @@ start_tvamd
 ctl policy init --admin-key-file "$lab/admin" >/dev/null
 ctl import upd-ro "$image" --read-only --memory 192
 lv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lv_image"])' "$state/upd-ro.json")
-cryptsetup luksDump --dump-json-metadata "/dev/$vg/$lv" | tr -d ' \n' | grep -q '"tpm2-policy-nv-index":"0x01800a01"' ||
+cryptsetup luksDump --dump-json-metadata "/dev/$vg/$lv" | tr -d ' \n' | matches '"tpm2-policy-nv-index":"0x01800a01"' ||
     fail "the imported volume's token does not name the policy index"
 say "PROVED: after policy init, import seals through PolicyAuthorizeNV (token tpm2-policy-nv-index 0x01800a01)"
 
@@ -49,7 +49,7 @@ wait_marker upd-ro
 ctl stop upd-ro --force
 say "PROVED: the NV-sealed application starts: $(marker_of upd-ro)"
 
-ctl update prepare --base "$lab/base-next.squashfs" --admin-key-file "$lab/admin" | grep -q "PCRs 14 change" ||
+ctl update prepare --base "$lab/base-next.squashfs" --admin-key-file "$lab/admin" | matches "PCRs 14 change" ||
     fail "prepare"
 ctl --json policy show | python3 -c '
 import json, sys
