@@ -419,7 +419,6 @@ int verify_evidence(const char *evidence, size_t size, const uint8_t *nonce, siz
         struct verify_ak *const *aks, size_t n_aks, const struct verify_manifest *m, struct verify_result *res)
 {
         struct evidence ev = {};
-        json_tokener *tok;
         json_object *v;
         int r;
 
@@ -430,12 +429,10 @@ int verify_evidence(const char *evidence, size_t size, const uint8_t *nonce, siz
                 untrusted(res, VERIFY_MALFORMED, -1, NULL, -1, "evidence is too large");
                 return 0;
         }
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        ev.root = json_tokener_parse_ex(tok, evidence, (int)size);
-        json_tokener_free(tok);
-        if (!ev.root || !json_object_is_type(ev.root, json_type_object) ||
+        r = json_parse(evidence, size, &ev.root);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !json_object_is_type(ev.root, json_type_object) ||
                 !json_object_object_get_ex(ev.root, "version", &v) || json_object_get_int(v) != 1) {
                 r = untrusted(res, VERIFY_MALFORMED, -1, NULL, -1, "evidence is not a version 1 JSON document");
                 goto out;
@@ -477,19 +474,14 @@ int verify_evidence_pcrs(const char *evidence, size_t size, struct pcr_bank *ret
 {
         struct evidence ev = {};
         struct verify_result res;
-        json_tokener *tok;
         int r;
 
         assert(evidence && ret);
         if (size > INT_MAX)
                 return -EFBIG;
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        ev.root = json_tokener_parse_ex(tok, evidence, (int)size);
-        json_tokener_free(tok);
-        if (!ev.root)
-                return -EBADMSG;
+        r = json_parse(evidence, size, &ev.root);
+        if (r < 0)
+                return r;
         /* check_pcrs() needs the quote's selection: take it from the values */
         r = check_pcrs_values(&ev, &res);
         if (r == 0)
