@@ -10,3 +10,5 @@
 int base64_encode(const void *data, size_t size, char **ret);
 /* -EINVAL on any character outside the alphabet, bad padding or length. */
 int base64_decode(const char *text, uint8_t **ret, size_t *ret_size);
+/* The same for exactly LEN bytes of TEXT (a NUL among them is invalid). */
+int base64_decode_n(const char *text, size_t len, uint8_t **ret, size_t *ret_size);

@@ -100,8 +100,8 @@ int verify_vm_certificate(const uint8_t *der, size_t size, struct crypto_key *pl
                 return refuse(error, error_size, "the VM certificate has no TVAM identity extension");
         if (r < 0)
                 return refuse(error, error_size, "the VM certificate is malformed");
-        for (size_t i = 0; i < m->n_applications; i++)
-                if (strcmp(m->applications[i].identity, identity) == 0) {
+        for (size_t i = 0; i < m->applications.n; i++)
+                if (strcmp(m->applications.entries[i].identity, identity) == 0) {
                         if (strlen(identity) >= identity_size)
                                 return -ENOBUFS;
                         strcpy(ret_identity, identity);

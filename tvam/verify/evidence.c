@@ -255,22 +255,6 @@ static int replay_against_quote(const struct eventlog *log, const char *name, co
                 mm.pcr, name, got, want, mm.n_pcr_events, mm.pcr, mm.event_index, what);
 }
 
-static const struct manifest_entry *find_entry(const struct manifest_entry *list, const uint64_t *hashes, size_t n,
-        const struct eventlog_tvam_event *t, bool match_config)
-{
-        uint64_t h = manifest_identity_hash(t->identity);
-
-        for (size_t i = 0; i < n; i++) {
-                if (hashes[i] != h || strcmp(list[i].identity, t->identity) != 0)
-                        continue;
-                if (match_config && list[i].has_config &&
-                        (t->config_size != 32 || memcmp(list[i].config, t->config, 32) != 0))
-                        continue;
-                return &list[i];
-        }
-        return NULL;
-}
-
 static int check_tvam_log(struct evidence *ev, const struct verify_manifest *m, struct verify_result *res)
 {
         const struct eventlog *log = ev->tvam_log;
@@ -288,12 +272,12 @@ static int check_tvam_log(struct evidence *ev, const struct verify_manifest *m, 
 
         for (size_t i = 0; i < log->n_events; i++) {
                 const struct eventlog_event *e = &log->events[i];
-                struct eventlog_tvam_event t;
+                struct eventlog_tvam_ref t;
                 char cfg[72] = "";
 
                 if (e->type == EV_NO_ACTION)
                         continue;
-                r = eventlog_tvam_event_verify(e, &t);
+                r = eventlog_tvam_event_verify_ref(e, &t);
                 if (r == -EPERM)
                         return untrusted(res, VERIFY_LOG_REPLAY, (int)e->pcr, "tvam", (long)i,
                                 "PCR %u event #%zu: its data does not hash to its digest (the event was altered)",
@@ -303,35 +287,41 @@ static int check_tvam_log(struct evidence *ev, const struct verify_manifest *m, 
                                 "PCR %u event #%zu (%s) is not a well-formed TVAM event", e->pcr, i,
                                 eventlog_event_type_to_string(e->type));
 
+                /* The fields are not NUL-terminated (and hold no NUL): "%.*s". */
                 switch (t.kind) {
                 case EVENTLOG_TVAM_APPLICATION:
                         if (e->pcr != APPLICATION_PCR)
                                 break;
-                        if (!find_entry(m->applications, m->application_hashes, m->n_applications, &t, true)) {
+                        if (!manifest_find(&m->applications, t.identity, t.identity_size, t.config, t.config_size,
+                                    true)) {
                                 short_hex(t.config, t.config_size, cfg, sizeof(cfg));
                                 return untrusted(res, VERIFY_APPLICATION, (int)e->pcr, "tvam", (long)i,
-                                        "PCR 13 event #%zu: application '%s' with identity %s%s%s is not in the "
+                                        "PCR 13 event #%zu: application '%.*s' with identity %.*s%s%s is not in the "
                                         "reference manifest",
-                                        i, t.name, t.identity, cfg[0] ? " and config " : "", cfg);
+                                        i, (int)t.name_size, t.name, (int)t.identity_size, t.identity,
+                                        cfg[0] ? " and config " : "", cfg);
                         }
                         continue;
                 case EVENTLOG_TVAM_BASE_IMAGE:
                         if (e->pcr != BASE_PCR)
                                 break;
                         n_base++;
-                        if (!find_entry(m->base_images, m->base_image_hashes, m->n_base_images, &t, false))
+                        if (!manifest_find(&m->base_images, t.identity, t.identity_size, t.config, t.config_size,
+                                    false))
                                 return untrusted(res, VERIFY_BASE_IMAGE, (int)e->pcr, "tvam", (long)i,
-                                        "PCR 14 event #%zu: base image '%s' with identity %s is not in the reference "
-                                        "manifest",
-                                        i, t.name, t.identity);
+                                        "PCR 14 event #%zu: base image '%.*s' with identity %.*s is not in the "
+                                        "reference manifest",
+                                        i, (int)t.name_size, t.name, (int)t.identity_size, t.identity);
                         continue;
                 case EVENTLOG_TVAM_MODE:
                         if (e->pcr != MODE_PCR)
                                 break;
                         n_mode++;
-                        if (strcmp(t.identity, MODE_APPLICATION_IDENTITY) != 0)
+                        if (t.identity_size != strlen(MODE_APPLICATION_IDENTITY) ||
+                                memcmp(t.identity, MODE_APPLICATION_IDENTITY, t.identity_size) != 0)
                                 return untrusted(res, VERIFY_MODE, (int)e->pcr, "tvam", (long)i,
-                                        "PCR 15 event #%zu: unknown mode transition '%s'", i, t.identity);
+                                        "PCR 15 event #%zu: unknown mode transition '%.*s'", i, (int)t.identity_size,
+                                        t.identity);
                         continue;
                 }
                 return untrusted(res, VERIFY_UNKNOWN_EVENT, (int)e->pcr, "tvam", (long)i,
@@ -419,7 +409,6 @@ int verify_evidence(const char *evidence, size_t size, const uint8_t *nonce, siz
         struct verify_ak *const *aks, size_t n_aks, const struct verify_manifest *m, struct verify_result *res)
 {
         struct evidence ev = {};
-        json_tokener *tok;
         json_object *v;
         int r;
 
@@ -430,12 +419,10 @@ int verify_evidence(const char *evidence, size_t size, const uint8_t *nonce, siz
                 untrusted(res, VERIFY_MALFORMED, -1, NULL, -1, "evidence is too large");
                 return 0;
         }
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        ev.root = json_tokener_parse_ex(tok, evidence, (int)size);
-        json_tokener_free(tok);
-        if (!ev.root || !json_object_is_type(ev.root, json_type_object) ||
+        r = json_parse(evidence, size, &ev.root);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !json_object_is_type(ev.root, json_type_object) ||
                 !json_object_object_get_ex(ev.root, "version", &v) || json_object_get_int(v) != 1) {
                 r = untrusted(res, VERIFY_MALFORMED, -1, NULL, -1, "evidence is not a version 1 JSON document");
                 goto out;
@@ -477,19 +464,14 @@ int verify_evidence_pcrs(const char *evidence, size_t size, struct pcr_bank *ret
 {
         struct evidence ev = {};
         struct verify_result res;
-        json_tokener *tok;
         int r;
 
         assert(evidence && ret);
         if (size > INT_MAX)
                 return -EFBIG;
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        ev.root = json_tokener_parse_ex(tok, evidence, (int)size);
-        json_tokener_free(tok);
-        if (!ev.root)
-                return -EBADMSG;
+        r = json_parse(evidence, size, &ev.root);
+        if (r < 0)
+                return r;
         /* check_pcrs() needs the quote's selection: take it from the values */
         r = check_pcrs_values(&ev, &res);
         if (r == 0)

@@ -17,6 +17,14 @@ static inline void json_object_putp(json_object **p)
 }
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
+/*
+ * Parse the JSON text TEXT of SIZE bytes (need not be NUL-terminated) as
+ * json_tokener_parse_ex() does with json-c's defaults -- the same objects
+ * for every input, plain documents much faster (json-util.c).  -EBADMSG if
+ * json-c does not accept the text, -EFBIG above INT_MAX bytes, -ENOMEM.
+ */
+int json_parse(const char *text, size_t size, json_object **ret);
+
 /* Add KEY: base64(DATA) / a string / an int.  -ENOMEM on failure. */
 int json_add_b64(json_object *o, const char *key, const void *data, size_t size);
 int json_add_string(json_object *o, const char *key, const char *value);

@@ -27,10 +27,10 @@ void verify_manifest_free(struct verify_manifest *m)
 {
         if (!m)
                 return;
-        free(m->applications);
-        free(m->application_hashes);
-        free(m->base_images);
-        free(m->base_image_hashes);
+        free(m->applications.entries);
+        free(m->applications.slots);
+        free(m->base_images.entries);
+        free(m->base_images.slots);
         free(m->boot_components);
         free(m);
 }
@@ -44,27 +44,73 @@ _printf_(3, 4) static int bad(char *error, size_t size, const char *fmt, ...)
         return -EBADMSG;
 }
 
-static int parse_entries(json_object *root, const char *key, bool with_config, struct manifest_entry **ret,
-        uint64_t **ret_hashes, size_t *ret_n, char *error, size_t error_size)
+/* The first slot to probe for fingerprint H: the top bits of H times 2^64/phi
+ * (Fibonacci hashing, Knuth TAOCP 6.4), which depend on every bit of H --
+ * identities differ in their last characters, the high bytes of H. */
+static size_t first_slot(const struct manifest_list *l, uint64_t h)
+{
+        return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> l->shift);
+}
+
+static int index_entries(struct manifest_list *l)
+{
+        unsigned bits = 1;
+
+        if (l->n >= UINT32_MAX / 4)
+                return -ENOMEM;
+        while ((UINT64_C(1) << bits) < 2 * (uint64_t)l->n + 1)
+                bits++;
+        l->slots = calloc((size_t)1 << bits, sizeof(*l->slots));
+        if (!l->slots)
+                return -ENOMEM;
+        l->mask = ((size_t)1 << bits) - 1;
+        l->shift = 64 - bits;
+        for (size_t i = 0; i < l->n; i++) {
+                size_t s = first_slot(l, l->entries[i].identity_hash);
+                while (l->slots[s])
+                        s = (s + 1) & l->mask;
+                l->slots[s] = (uint32_t)i + 1;
+        }
+        return 0;
+}
+
+const struct manifest_entry *manifest_find(const struct manifest_list *l, const char *identity, size_t size,
+        const uint8_t *config, size_t config_size, bool match_config)
+{
+        uint64_t h = manifest_identity_hash(identity, size);
+
+        /* Every entry with this identity lies on the probe sequence before
+         * the first empty slot. */
+        for (size_t s = first_slot(l, h); l->slots[s]; s = (s + 1) & l->mask) {
+                const struct manifest_entry *e = &l->entries[l->slots[s] - 1];
+
+                if (e->identity_hash != h || e->identity_size != size || memcmp(e->identity, identity, size) != 0)
+                        continue;
+                if (match_config && e->has_config && (config_size != 32 || memcmp(e->config, config, 32) != 0))
+                        continue;
+                return e;
+        }
+        return NULL;
+}
+
+static int parse_entries(json_object *root, const char *key, bool with_config, struct manifest_list *ret,
+        char *error, size_t error_size)
 {
         json_object *arr;
         size_t n;
 
-        *ret = NULL;
-        *ret_hashes = NULL;
-        *ret_n = 0;
+        *ret = (struct manifest_list){};
         if (!json_object_object_get_ex(root, key, &arr))
-                return 0;
+                return index_entries(ret);
         if (!json_object_is_type(arr, json_type_array))
                 return bad(error, error_size, "manifest: \"%s\" is not an array", key);
         n = json_object_array_length(arr);
-        *ret = calloc(n ? n : 1, sizeof(**ret));
-        *ret_hashes = calloc(n ? n : 1, sizeof(**ret_hashes));
-        if (!*ret || !*ret_hashes)
+        ret->entries = calloc(n ? n : 1, sizeof(*ret->entries));
+        if (!ret->entries)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
-                struct manifest_entry *m = &(*ret)[i];
+                struct manifest_entry *m = &ret->entries[i];
                 const char *name = json_get_string(e, "name"), *identity = json_get_string(e, "identity"),
                            *config = json_get_string(e, "config");
 
@@ -73,7 +119,8 @@ static int parse_entries(json_object *root, const char *key, bool with_config, s
                         return bad(error, error_size, "manifest: %s[%zu] needs \"name\" and \"identity\"", key, i);
                 snprintf(m->name, sizeof(m->name), "%s", name);
                 snprintf(m->identity, sizeof(m->identity), "%s", identity);
-                m->identity_hash = (*ret_hashes)[i] = manifest_identity_hash(m->identity);
+                m->identity_size = strlen(m->identity);
+                m->identity_hash = manifest_identity_hash(m->identity, m->identity_size);
                 if (config) {
                         if (!with_config || hex_decode_exact(config, m->config, 32) < 0)
                                 return bad(error, error_size, "manifest: %s[%zu].config is not a SHA-256 hex digest",
@@ -81,8 +128,8 @@ static int parse_entries(json_object *root, const char *key, bool with_config, s
                         m->has_config = true;
                 }
         }
-        *ret_n = n;
-        return 0;
+        ret->n = n;
+        return index_entries(ret);
 }
 
 int verify_manifest_parse(const char *json, size_t size, struct verify_manifest **ret, char *error, size_t error_size)
@@ -110,10 +157,10 @@ int verify_manifest_parse(const char *json, size_t size, struct verify_manifest 
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        r = parse_entries(root, "applications", true, &m->applications, &m->application_hashes, &m->n_applications, error, error_size);
+        r = parse_entries(root, "applications", true, &m->applications, error, error_size);
         if (r < 0)
                 return r;
-        r = parse_entries(root, "base_images", false, &m->base_images, &m->base_image_hashes, &m->n_base_images, error, error_size);
+        r = parse_entries(root, "base_images", false, &m->base_images, error, error_size);
         if (r < 0)
                 return r;
 

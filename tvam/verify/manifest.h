@@ -16,23 +16,41 @@
 struct manifest_entry {
         char name[EVENTLOG_TVAM_NAME_MAX + 1];
         char identity[EVENTLOG_TVAM_IDENTITY_MAX + 1];
+        size_t identity_size; /* strlen(identity) */
+        uint64_t identity_hash; /* manifest_identity_hash(identity) */
         uint8_t config[32];
         bool has_config; /* applications: the configuration digest must match too */
-        uint64_t identity_hash; /* manifest_identity_hash(identity): a fast first comparison */
 };
 
-/* A cheap fingerprint of an identity string for a first comparison: its
- * length and its last 8 bytes (the tail of a root hash or digest, where
- * identities differ; they share prefixes like "verity:").  Equal strings
- * have equal fingerprints. */
-static inline uint64_t manifest_identity_hash(const char *s)
+/* A cheap fingerprint of an identity string: its length and its last 8
+ * bytes (the tail of a root hash or digest, where identities differ; they
+ * share prefixes like "verity:").  Equal strings have equal fingerprints. */
+static inline uint64_t manifest_identity_hash(const char *s, size_t n)
 {
-        size_t n = strlen(s);
         uint64_t tail = 0;
 
         memcpy(&tail, s + (n >= 8 ? n - 8 : 0), n >= 8 ? 8 : n);
         return tail ^ ((uint64_t)n << 56);
 }
+
+/* The applications or the base images, indexed by identity: open
+ * addressing over manifest_identity_hash(), SLOTS[i] = entry index + 1 or 0
+ * (empty); MASK + 1 = 2^(64 - SHIFT) slots, at least twice N.  Built when
+ * the manifest is parsed, so each event of a log costs a probe or two, not
+ * a scan. */
+struct manifest_list {
+        struct manifest_entry *entries;
+        size_t n;
+        uint32_t *slots;
+        size_t mask;
+        unsigned shift;
+};
+
+/* An entry of L whose identity is IDENTITY (SIZE bytes) and, when
+ * MATCH_CONFIG and the entry has a config, whose config is CONFIG (32
+ * bytes).  NULL if none. */
+const struct manifest_entry *manifest_find(const struct manifest_list *l, const char *identity, size_t size,
+        const uint8_t *config, size_t config_size, bool match_config);
 
 struct manifest_boot_component {
         char name[128];
@@ -46,12 +64,8 @@ enum manifest_mode {
 };
 
 struct verify_manifest {
-        struct manifest_entry *applications;
-        uint64_t *application_hashes; /* identity_hash of each, contiguous: scanned per event */
-        size_t n_applications;
-        struct manifest_entry *base_images;
-        uint64_t *base_image_hashes;
-        size_t n_base_images;
+        struct manifest_list applications;
+        struct manifest_list base_images;
         enum manifest_mode mode;
 
         uint32_t launch_mask;
