@@ -100,7 +100,8 @@ wait_marker g-db
 wait_marker q-rw
 order=$(grep -o "started '[a-z-]*'" "$lab/tvamd.log" | tail -2 | tr '\n' ' ')
 [ "$order" = "started 'g-db' started 'q-rw' " ] || fail "start order: $order"
-ctl --json group list | tr -d ' \n' | matches '"name":"shop","state":"running"' || fail "group not listed running"
+[ "$(ctl --json group list | jq -r '.result.groups[] | select(.name == "shop") | .state')" = running ] ||
+    fail "group not listed running: $(ctl --json group list)"
 grep -q '"event":"group-start"' "$state/measurements.jsonl" || fail "group configuration not measured"
 ctl group stop shop --timeout 120
 [ "$(app_state g-db)" = stopped ] && [ "$(app_state q-rw)" = stopped ] || fail "group members still running"
