@@ -546,15 +546,17 @@ int crypto_verify_der(struct crypto_key *k, const uint8_t *data, size_t size, co
         return 0;
 }
 
-int crypto_verify_ecdsa_rs(struct crypto_key *k, const uint8_t *data, size_t size, const uint8_t *r_bytes,
-        size_t r_size, const uint8_t *s_bytes, size_t s_size)
+/* The DER ECDSA-Sig-Value (RFC 3279 §2.2.3) of a raw (r, s) pair, as TPM
+ * signatures carry it, into DER (at most ECDSA_DER_MAX bytes). */
+#define ECDSA_DER_MAX 80
+static int ecdsa_rs_to_der(const uint8_t *r_bytes, size_t r_size, const uint8_t *s_bytes, size_t s_size,
+        unsigned char der[static ECDSA_DER_MAX], size_t *ret_len)
 {
         _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = ECDSA_SIG_new();
         BIGNUM *r = NULL, *s = NULL;
-        unsigned char der[80], *p = der;
+        unsigned char *p = der;
         int len;
 
-        assert(k && r_bytes && s_bytes);
         if (!sig)
                 return -ENOMEM;
         r = BN_bin2bn(r_bytes, (int)r_size, NULL);
@@ -564,12 +566,27 @@ int crypto_verify_ecdsa_rs(struct crypto_key *k, const uint8_t *data, size_t siz
                 BN_free(s);
                 return -ENOMEM;
         }
-        if (i2d_ECDSA_SIG(sig, NULL) > (int)sizeof(der))
+        if (i2d_ECDSA_SIG(sig, NULL) > ECDSA_DER_MAX)
                 return -EBADMSG;
         len = i2d_ECDSA_SIG(sig, &p);
         if (len <= 0)
                 return -EBADMSG;
-        return crypto_verify_der(k, data, size, der, (size_t)len);
+        *ret_len = (size_t)len;
+        return 0;
+}
+
+int crypto_verify_ecdsa_rs(struct crypto_key *k, const uint8_t *data, size_t size, const uint8_t *r_bytes,
+        size_t r_size, const uint8_t *s_bytes, size_t s_size)
+{
+        unsigned char der[ECDSA_DER_MAX];
+        size_t len;
+        int r;
+
+        assert(k && r_bytes && s_bytes);
+        r = ecdsa_rs_to_der(r_bytes, r_size, s_bytes, s_size, der, &len);
+        if (r < 0)
+                return r;
+        return crypto_verify_der(k, data, size, der, len);
 }
 
 int crypto_key_to_pem(struct crypto_key *k, char **ret)
@@ -716,35 +733,25 @@ int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r_b
 {
         /* AlgorithmIdentifier { ecdsa-with-SHA256 (1.2.840.10045.4.3.2) } */
         static const uint8_t alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = ECDSA_SIG_new();
         _cleanup_(X509_freep) X509 *check = NULL;
         _cleanup_free_ uint8_t *out = NULL;
-        unsigned char sig_der[80], *p = sig_der;
-        BIGNUM *r = NULL, *s = NULL;
+        unsigned char sig_der[ECDSA_DER_MAX];
         uint8_t hdr[8], bit_hdr[8];
         size_t hdr_len, bit_len, body, n = 0;
         const unsigned char *c;
-        int sig_len;
+        size_t sig_len;
+        int r;
 
         assert(tbs && r_bytes && s_bytes && ret && ret_size);
-        if (!sig || tbs_size > 0xffffff)
+        if (tbs_size > 0xffffff)
                 return -ENOMEM;
-        r = BN_bin2bn(r_bytes, (int)r_size, NULL);
-        s = BN_bin2bn(s_bytes, (int)s_size, NULL);
-        if (!r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
-                BN_free(r);
-                BN_free(s);
-                return -ENOMEM;
-        }
-        if (i2d_ECDSA_SIG(sig, NULL) > (int)sizeof(sig_der))
-                return -EBADMSG;
-        sig_len = i2d_ECDSA_SIG(sig, &p);
-        if (sig_len <= 0)
-                return -EBADMSG;
+        r = ecdsa_rs_to_der(r_bytes, r_size, s_bytes, s_size, sig_der, &sig_len);
+        if (r < 0)
+                return r;
 
         bit_hdr[0] = 0x03;
-        bit_len = 1 + der_len((size_t)sig_len + 1, bit_hdr + 1);
-        body = tbs_size + sizeof(alg) + bit_len + 1 + (size_t)sig_len;
+        bit_len = 1 + der_len(sig_len + 1, bit_hdr + 1);
+        body = tbs_size + sizeof(alg) + bit_len + 1 + sig_len;
         hdr[0] = 0x30;
         hdr_len = 1 + der_len(body, hdr + 1);
         out = malloc(hdr_len + body);
@@ -755,7 +762,7 @@ int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r_b
         memcpy(out + n, alg, sizeof(alg)), n += sizeof(alg);
         memcpy(out + n, bit_hdr, bit_len), n += bit_len;
         out[n++] = 0x00; /* no unused bits */
-        memcpy(out + n, sig_der, (size_t)sig_len), n += (size_t)sig_len;
+        memcpy(out + n, sig_der, sig_len), n += sig_len;
 
         c = out;
         check = d2i_X509(NULL, &c, (long)n);
