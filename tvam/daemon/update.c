@@ -120,6 +120,34 @@ struct subst_text {
         char replacement[TEXT_MAX];
 };
 
+/* A file GRUB loads (the kernel or the initrd, ROLE) is measured into PCR 9
+ * as an EV_IPL event whose data is its path (grub_tpm_measure()): the event
+ * of the path AS is to carry the SHA-256 of FILE instead.  WHENCE is the
+ * PCR 8 event that tells AS, named when the log has none (AS empty).  FILE
+ * and AS are recorded in INPUTS under ROLE and ROLE_as. */
+static int substitute_grub_file(const char *role, const char *file, const char *as, const char *whence,
+        json_object *inputs, struct srtm_substitution *ret_sub, char *message, size_t message_size)
+{
+        char key[32];
+        uint8_t digest[32];
+        int r;
+
+        if (!as[0])
+                return FAIL(
+                        -ENOENT, "the event log has no %s: cannot tell which file is the %s", whence, role);
+        r = hash_file(file, digest);
+        if (r < 0)
+                return FAIL(r, "cannot read the %s %s: %s", role, file, strerror(-r));
+
+        *ret_sub = (struct srtm_substitution){ .pcr = GRUB_PCR_FILES, .match = (const uint8_t *)as,
+                .match_size = strlen(as) };
+        memcpy(ret_sub->digest, digest, 32);
+        json_object_object_add(inputs, role, input_json(file, digest));
+        snprintf(key, sizeof(key), "%s_as", role);
+        json_object_object_add(inputs, key, json_object_new_string(as));
+        return 0;
+}
+
 /* srtm: predict the launch PCRs of the next boot into RET. */
 static int predict_srtm(struct daemon *d, struct tpm_context *tpm, const char *logpath, const char *kernel,
         const char *initrd, const char *cmdline, struct pcr_bank *ret, json_object *inputs,
@@ -132,7 +160,6 @@ static int predict_srtm(struct daemon *d, struct tpm_context *tpm, const char *l
         struct pcr_bank now;
         char linux_line[TEXT_MAX], kcmd[TEXT_MAX], initrd_line[TEXT_MAX], kpath[TEXT_MAX] = "",
                                                                            ipath[TEXT_MAX] = "";
-        uint8_t digest[32];
         size_t n = 0;
         int r;
 
@@ -168,30 +195,18 @@ static int predict_srtm(struct daemon *d, struct tpm_context *tpm, const char *l
         }
 
         if (kernel) {
-                if (!kpath[0])
-                        return FAIL(-ENOENT, "the event log has no GRUB kernel_cmdline event: cannot tell which "
-                                             "file is the kernel");
-                r = hash_file(kernel, digest);
+                r = substitute_grub_file("kernel", kernel, kpath, "GRUB kernel_cmdline event", inputs,
+                        &subs[n], message, message_size);
                 if (r < 0)
-                        return FAIL(r, "cannot read the kernel %s: %s", kernel, strerror(-r));
-                subs[n] = (struct srtm_substitution){ .pcr = GRUB_PCR_FILES, .match = (const uint8_t *)kpath,
-                        .match_size = strlen(kpath) };
-                memcpy(subs[n++].digest, digest, 32);
-                json_object_object_add(inputs, "kernel", input_json(kernel, digest));
-                json_object_object_add(inputs, "kernel_as", json_object_new_string(kpath));
+                        return r;
+                n++;
         }
         if (initrd) {
-                if (!ipath[0])
-                        return FAIL(-ENOENT, "the event log has no GRUB initrd command: cannot tell which file "
-                                             "is the initrd");
-                r = hash_file(initrd, digest);
+                r = substitute_grub_file("initrd", initrd, ipath, "GRUB initrd command", inputs, &subs[n],
+                        message, message_size);
                 if (r < 0)
-                        return FAIL(r, "cannot read the initrd %s: %s", initrd, strerror(-r));
-                subs[n] = (struct srtm_substitution){ .pcr = GRUB_PCR_FILES, .match = (const uint8_t *)ipath,
-                        .match_size = strlen(ipath) };
-                memcpy(subs[n++].digest, digest, 32);
-                json_object_object_add(inputs, "initrd", input_json(initrd, digest));
-                json_object_object_add(inputs, "initrd_as", json_object_new_string(ipath));
+                        return r;
+                n++;
         }
         if (cmdline) {
                 /* GRUB measures the command line twice: the "linux" command
