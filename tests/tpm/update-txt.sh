@@ -17,36 +17,9 @@ set -euo pipefail
 tvamd=${1:?usage: update-txt.sh TVAMD TVAMCTL UPDATE_TOOL} tvamctl=${2:?} tool=${3:?}
 tboot=/boot/tboot.gz
 [ -r "$tboot" ] || { echo "$tboot missing (package tboot)"; exit 77; }
-command -v swtpm_ioctl >/dev/null || { echo "swtpm_ioctl missing"; exit 77; }
-command -v tpm2_startup >/dev/null || { echo "tpm2-tools missing"; exit 77; }
-[ -n "${TVAM_TEST_SWTPM_CTRL:-}" ] || { echo "run under with-swtpm"; exit 77; }
+launch_pcrs=17,18,19
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/update-setup.sh"
 
-w=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$w"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$w/tvamd.log" ] && sed 's/^/tvamd: /' "$w/tvamd.log" >&2; exit 1; }
-say() { echo "== $*"; }
-sock=$w/run/tvamd.sock
-state=$w/state
-ctl() { "$tvamctl" --socket "$sock" "$@"; }
-start_tvamd() {
-    "$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 17,18,19 \
-        >> "$w/tvamd.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done
-    fail "tvamd did not start"
-}
-stop_tvamd() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; rm -f "$sock"; }
-reset_tpm() {
-    [ -n "$pid" ] && stop_tvamd
-    tpm2_shutdown -c   # orderly: no DA failure counted (the admin index is DA-protected)
-    swtpm_ioctl --tcp "$TVAM_TEST_SWTPM_CTRL" -i >/dev/null
-    tpm2_startup -c
-}
 # launch KERNEL INITRD CMDLINE [force]: reboot + measured launch + base + Application Mode
 launch() {
     reset_tpm
@@ -56,20 +29,12 @@ launch() {
     start_tvamd
     [ "$(ctl mode application)" = application ] || fail "Application Mode"
 }
-unseal() { "$tool" unseal "$1" "$state/policy.json"; }
 expect_unseal() { unseal "$w/app" > "$w/out" || fail "$1: $(cat "$w/out")"; echo "   $1: unsealed"; }
 expect_refused() {
     set +e; unseal "$w/app" > "$w/out"; local s=$?; set -e
     [ $s -eq 1 ] || fail "$1: unseal exited $s, expected refused: $(cat "$w/out")"
     grep -q "$2" "$w/out" || fail "$1: the refusal does not say '$2': $(cat "$w/out")"
     echo "   $1: $(cat "$w/out")"
-}
-refused() {
-    local pat=$1; shift
-    set +e; "$@" > "$w/out" 2> "$w/err"; local s=$?; set -e
-    [ $s -eq 1 ] || fail "'$*' exited $s, expected 1: $(cat "$w/err")"
-    grep -q "$pat" "$w/err" || fail "'$*': message lacks '$pat': $(cat "$w/err")"
-    echo "   refused as expected: $(cat "$w/err")"
 }
 halts() {  # KERNEL INITRD CMDLINE
     set +e; launch "$@"; local s=$?; set -e
@@ -80,7 +45,6 @@ halts() {  # KERNEL INITRD CMDLINE
 for x in A B C; do printf 'kernel %s\n' $x > "$w/kernel-$x"; printf 'initrd %s\n' $x > "$w/initrd-$x"; done
 head -c 4096 /dev/urandom > "$w/base.squashfs"
 printf 'SINIT stand-in' > "$w/sinit"; printf 'another SINIT' > "$w/sinit-wrong"
-printf 'the admin secret\n' > "$w/admin"
 prep() {  # KERNEL INITRD CMDLINE [SINIT]
     ctl update prepare --tboot "$tboot" --kernel "$w/kernel-$1" --initrd "$w/initrd-$2" --cmdline "$3" \
         --sinit-data "${4:-$w/sinit}" --admin-key-file "$w/admin"

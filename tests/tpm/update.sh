@@ -20,60 +20,24 @@
 set -euo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
 tvamd=${1:?usage: update.sh TVAMD TVAMCTL UPDATE_TOOL} tvamctl=${2:?} tool=${3:?}
-command -v swtpm_ioctl >/dev/null || { echo "swtpm_ioctl missing"; exit 77; }
-command -v tpm2_startup >/dev/null || { echo "tpm2-tools missing"; exit 77; }
-[ -n "${TVAM_TEST_SWTPM_CTRL:-}" ] || { echo "run under with-swtpm"; exit 77; }
-
-w=$(mktemp -d)
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$w"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$w/tvamd.log" ] && sed 's/^/tvamd: /' "$w/tvamd.log" >&2; exit 1; }
-say() { echo "== $*"; }
-sock=$w/run/tvamd.sock
-state=$w/state
-ctl() { "$tvamctl" --socket "$sock" "$@"; }
-
-start_tvamd() {
-    "$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs 0,2,4,7,8,9 \
-        >> "$w/tvamd.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done
-    fail "tvamd did not start"
-}
-stop_tvamd() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; rm -f "$sock"; }
+launch_pcrs=0,2,4,7,8,9
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/update-setup.sh"
 
 # A reboot into LOG + base image BASE, then Application Mode.
 boot() {
-    [ -n "$pid" ] && stop_tvamd
-    # an orderly reboot: without TPM2_Shutdown the TPM counts a DA failure
-    # (Part 1 §19.8.6), and the admin index is DA-protected
-    tpm2_shutdown -c
-    swtpm_ioctl --tcp "$TVAM_TEST_SWTPM_CTRL" -i >/dev/null
-    tpm2_startup -c
+    reset_tpm
     "$tool" boot "$1"
     "$tool" extend-base "$2"
     cp "$1" "$w/current.log"
     start_tvamd
     [ "$(ctl mode application)" = application ] || fail "Application Mode"
 }
-unseal() { "$tool" unseal "$1" "$state/policy.json"; }
 expect_unseal() { unseal "$1" > "$w/out" || fail "$2: $(cat "$w/out")"; }
 expect_refused() {  # TOKEN WHAT PATTERN
     set +e; unseal "$1" > "$w/out"; local s=$?; set -e
     [ $s -eq 1 ] || fail "$2: unseal exited $s, expected refused: $(cat "$w/out")"
     grep -q "$3" "$w/out" || fail "$2: the refusal does not say '$3': $(cat "$w/out")"
     echo "   $2: $(cat "$w/out")"
-}
-refused() {  # PATTERN COMMAND...
-    local pat=$1; shift
-    set +e; "$@" > "$w/out" 2> "$w/err"; local s=$?; set -e
-    [ $s -eq "${want_status:-1}" ] || fail "'$*' exited $s, expected ${want_status:-1}: $(cat "$w/err")"
-    grep -q "$pat" "$w/err" || fail "'$*': message lacks '$pat': $(cat "$w/err")"
-    echo "   refused as expected: $(cat "$w/err")"
 }
 nvdigest() { tpm2_nvread 0x01800A01 -C 0x01800A01 | xxd -p -c 64; }
 
@@ -82,7 +46,7 @@ for x in A B C; do
     printf 'kernel %s\n' "$x" > "$w/kernel-$x"; printf 'initrd %s\n' "$x" > "$w/initrd-$x"
     head -c 4096 /dev/urandom > "$w/base-$x.squashfs"
 done
-printf 'the admin secret\n' > "$w/admin"; printf 'not the admin secret\n' > "$w/wrong"
+printf 'not the admin secret\n' > "$w/wrong"
 "$tool" mklog "$w/log-A" "$w/kernel-A" "$w/initrd-A" "root=/dev/vda ro"
 "$tool" mklog "$w/log-B" "$w/kernel-B" "$w/initrd-B" "root=/dev/vda ro quiet"
 "$tool" mklog "$w/log-C" "$w/kernel-C" "$w/initrd-B" "root=/dev/vda ro quiet"   # only the kernel differs from B
