@@ -12,7 +12,9 @@
  *  3. TLS 1.3 with that key and certificate on org.tvam.tls.0: a verifier
  *     that checked the chain (tvam-verify tls-connect) shares a session
  *     secret with exactly this VM; one message each way, then the next
- *     session.
+ *     session.  The message "renew" asks for a fresh ENDORSE (a new key):
+ *     the reply is "renewed <fingerprint>" (later sessions use the new
+ *     certificate) or "refused: <tvamd's reason>".
  *
  * Reports on stdout (the serial console) as "TVAM-SAMPLE-VM: ..." lines.
  * Statically linked, no configuration, no files written.
@@ -136,7 +138,8 @@ static uint8_t *csr_der(EVP_PKEY *key, size_t *ret_size)
 }
 
 /* GET-ID and ENDORSE; on success the certificate in *ret_cert. */
-static int obtain(EVP_PKEY *key, char *identity, size_t identity_size, X509 **ret_cert)
+static int obtain(EVP_PKEY *key, char *identity, size_t identity_size, X509 **ret_cert, char fp[65], char *reason,
+        size_t reason_size)
 {
         struct vmchan_header h;
         uint8_t *payload = NULL, *csr;
@@ -189,9 +192,9 @@ static int obtain(EVP_PKEY *key, char *identity, size_t identity_size, X509 **re
                 return r;
         }
         if (h.type == VMCHAN_ERROR) {
-                char reason[VMCHAN_REASON_MAX + 1] = "?";
                 int err = EPROTO;
-                (void)vmchan_error_parse(payload, h.length, &err, reason, sizeof(reason));
+                snprintf(reason, reason_size, "?");
+                (void)vmchan_error_parse(payload, h.length, &err, reason, reason_size);
                 say("endorse refused: %s (%s)", reason, strerror(err));
                 free(payload);
                 return -err;
@@ -208,7 +211,6 @@ static int obtain(EVP_PKEY *key, char *identity, size_t identity_size, X509 **re
         {
                 unsigned char md[32];
                 unsigned n = 0;
-                char fp[65];
                 X509_digest(*ret_cert, EVP_sha256(), md, &n);
                 for (unsigned i = 0; i < 32; i++)
                         snprintf(fp + 2 * i, 3, "%02x", md[i]);
@@ -218,14 +220,48 @@ static int obtain(EVP_PKEY *key, char *identity, size_t identity_size, X509 **re
         return 0;
 }
 
-/* TLS 1.3 sessions on the TLS port, one after the other, forever. */
-static void serve_tls(EVP_PKEY *key, X509 *cert, const char *identity)
+static SSL_CTX *tls_context(EVP_PKEY *key, X509 *cert)
 {
         SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-        int fd = -1;
 
         if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
                 SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+                SSL_CTX_free(ctx);
+                return NULL;
+        }
+        return ctx;
+}
+
+/* "renew": a new key, GET-ID and ENDORSE again; REPLY says how it went.
+ * On success the next sessions use the new key and certificate. */
+static void renew(SSL_CTX **ctx, char *identity, size_t identity_size, char *reply, size_t reply_size)
+{
+        EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        char fp[65], reason[VMCHAN_REASON_MAX + 1] = "";
+        X509 *cert = NULL;
+        SSL_CTX *fresh;
+
+        if (!key || obtain(key, identity, identity_size, &cert, fp, reason, sizeof(reason)) < 0 ||
+                !(fresh = tls_context(key, cert))) {
+                snprintf(reply, reply_size, "refused: %s", reason[0] ? reason : "the renewal failed");
+                EVP_PKEY_free(key);
+                X509_free(cert);
+                return;
+        }
+        SSL_CTX_free(*ctx); /* sessions hold their own reference */
+        *ctx = fresh;
+        EVP_PKEY_free(key);
+        X509_free(cert);
+        snprintf(reply, reply_size, "renewed %s", fp);
+}
+
+/* TLS 1.3 sessions on the TLS port, one after the other, forever. */
+static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity_size)
+{
+        SSL_CTX *ctx = tls_context(key, cert);
+        int fd = -1;
+
+        if (!ctx) {
                 say("tls: cannot set up TLS");
                 return;
         }
@@ -260,7 +296,10 @@ static void serve_tls(EVP_PKEY *key, X509 *cert, const char *identity)
                         msg[n] = '\0';
                         msg[strcspn(msg, "\r\n")] = '\0';
                         say("tls: received \"%.200s\" in a TLS 1.3 session (%s)", msg, SSL_get_cipher(ssl));
-                        snprintf(reply, sizeof(reply), "hello verifier, this is %s", identity);
+                        if (strcmp(msg, "renew") == 0)
+                                renew(&ctx, identity, identity_size, reply, sizeof(reply));
+                        else
+                                snprintf(reply, sizeof(reply), "hello verifier, this is %s", identity);
                         (void)SSL_write(ssl, reply, (int)strlen(reply));
                         (void)SSL_shutdown(ssl);
                 } else
@@ -277,7 +316,7 @@ int main(void)
 {
         EVP_PKEY *key;
         X509 *cert = NULL;
-        char identity[VMCHAN_REASON_MAX] = "";
+        char identity[VMCHAN_REASON_MAX] = "", fp[65], reason[VMCHAN_REASON_MAX + 1];
 
         /* The key exists in this VM's memory only. */
         key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -285,8 +324,8 @@ int main(void)
                 say("endorse: cannot generate a P-256 key");
                 return 1;
         }
-        if (obtain(key, identity, sizeof(identity), &cert) < 0)
+        if (obtain(key, identity, sizeof(identity), &cert, fp, reason, sizeof(reason)) < 0)
                 return 1;
-        serve_tls(key, cert, identity);
+        serve_tls(key, cert, identity, sizeof(identity));
         return 1;
 }

@@ -315,8 +315,12 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
         } else if (r < 0)
                 FAIL(r, "the platform key could not sign: %s", strerror(-r));
         if (r < 0) {
+                /* The reason into a JSON string: no quote or backslash. */
+                for (char *c = message; *c; c++)
+                        if (*c == '"' || *c == '\\')
+                                *c = '\'';
                 if (asprintf(&fields, "\"name\":\"%s\",\"identity\":\"%s\",\"reason\":\"%s\"", ch->name, ch->identity,
-                            strerror(-r)) >= 0)
+                            message) >= 0)
                         (void)daemon_log_event(d, "endorse-refused", fields);
                 goto out;
         }
