@@ -192,6 +192,8 @@ static void test_csr(void **state)
         assert_int_equal(attest_csr_check((const uint8_t *)"hello", 5, &spki, &spki_size, error, sizeof(error)),
                 -EBADMSG);
         assert_int_equal(attest_csr_check(csr, 0, &spki, &spki_size, error, sizeof(error)), -EBADMSG);
+        /* an ENDORSE frame with an empty payload (tvamd passes NULL, 0) */
+        assert_int_equal(attest_csr_check(NULL, 0, &spki, &spki_size, error, sizeof(error)), -EBADMSG);
         /* Not P-256. */
         rsa = make_csr("RSA", NULL, &rsa_size, NULL);
         assert_int_equal(attest_csr_check(rsa, rsa_size, &spki, &spki_size, error, sizeof(error)), -EOPNOTSUPP);
