@@ -255,6 +255,32 @@ static void renew(SSL_CTX **ctx, char *identity, size_t identity_size, char *rep
         snprintf(reply, reply_size, "renewed %s", fp);
 }
 
+/* The first bytes a session read, for the report of a failed handshake. */
+static unsigned char trace[24];
+static size_t trace_len;
+
+static long trace_reads(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+        size_t *processed)
+{
+        (void)b, (void)len, (void)argi, (void)argl;
+        if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed)
+                for (size_t i = 0; i < *processed && trace_len < sizeof(trace); i++)
+                        trace[trace_len++] = (unsigned char)argp[i];
+        return ret;
+}
+
+static void report_failure(SSL *ssl, int r)
+{
+        char err[256] = "no OpenSSL error", hex[2 * sizeof(trace) + 1] = "";
+        unsigned long e = ERR_peek_error();
+
+        if (e)
+                ERR_error_string_n(e, err, sizeof(err));
+        for (size_t i = 0; i < trace_len; i++)
+                snprintf(hex + 2 * i, 3, "%02x", trace[i]);
+        say("tls: session failed (SSL error %d: %s; first bytes read: %s)", SSL_get_error(ssl, r), err, hex);
+}
+
 /* TLS 1.3 sessions on the TLS port, one after the other, forever. */
 static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity_size)
 {
@@ -279,11 +305,11 @@ static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 char msg[512], reply[768];
                 SSL *ssl;
-                int n;
+                int n, r;
 
-                /* Wait for a verifier's ClientHello (POLLHUP alone: nobody
+                /* Wait for a verifier's ClientHello (POLLHUP: nobody is
                  * connected, reads would return 0). */
-                if (poll(&p, 1, 1000) <= 0 || !(p.revents & POLLIN)) {
+                if (poll(&p, 1, 1000) <= 0 || !(p.revents & POLLIN) || (p.revents & POLLHUP)) {
                         pause_ms(200);
                         continue;
                 }
@@ -292,7 +318,9 @@ static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity
                         SSL_free(ssl);
                         continue;
                 }
-                if (SSL_accept(ssl) == 1 && (n = SSL_read(ssl, msg, sizeof(msg) - 1)) > 0) {
+                trace_len = 0;
+                BIO_set_callback_ex(SSL_get_rbio(ssl), trace_reads);
+                if ((r = SSL_accept(ssl)) == 1 && (r = n = SSL_read(ssl, msg, sizeof(msg) - 1)) > 0) {
                         msg[n] = '\0';
                         msg[strcspn(msg, "\r\n")] = '\0';
                         say("tls: received \"%.200s\" in a TLS 1.3 session (%s)", msg, SSL_get_cipher(ssl));
@@ -302,8 +330,10 @@ static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity
                                 snprintf(reply, sizeof(reply), "hello verifier, this is %s", identity);
                         (void)SSL_write(ssl, reply, (int)strlen(reply));
                         (void)SSL_shutdown(ssl);
-                } else
-                        say("tls: session failed");
+                } else {
+                        report_failure(ssl, r);
+                        pause_ms(1000); /* a peer that keeps failing cannot flood the console */
+                }
                 SSL_free(ssl);
                 ERR_clear_error();
                 /* Drain what is left of this connection before the next. */

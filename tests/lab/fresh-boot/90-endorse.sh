@@ -28,6 +28,12 @@ serial=$state/serial/$app.log
 setup_vg
 mkdir -p "$v"
 
+# On failure keep the VM's serial log and tvamd's log (cleanup removes $lab).
+fail() {
+    cp "$serial" "$lab/tvamd.log" "${TVAM_LAB_RESULTS:-/tmp}/" 2>/dev/null || true
+    echo "FAIL: $*" >&2
+    exit 1
+}
 pcr14() { tpm2_pcrread sha256:14 -o "$lab/pcr14" >/dev/null && xxd -p -c 64 "$lab/pcr14"; }
 # The first "TVAM-SAMPLE-VM: KEY <value>" of the VM's serial log (sed reads
 # all of its input: no SIGPIPE under pipefail).
