@@ -224,7 +224,9 @@ static SSL_CTX *tls_context(EVP_PKEY *key, X509 *cert)
 {
         SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-        if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+        /* No session tickets: every session is a full handshake with the
+         * endorsed key, and nothing is left unread after the reply. */
+        if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 || SSL_CTX_set_num_tickets(ctx, 0) != 1 ||
                 SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
                 SSL_CTX_free(ctx);
                 return NULL;
@@ -336,9 +338,19 @@ static void serve_tls(EVP_PKEY *key, X509 *cert, char *identity, size_t identity
                 }
                 SSL_free(ssl);
                 ERR_clear_error();
-                /* Drain what is left of this connection before the next. */
-                while (poll(&p, 1, 200) > 0 && (p.revents & POLLIN) && read(fd, msg, sizeof(msg)) > 0)
-                        ;
+                /* One session per connection: discard what is left until the
+                 * verifier hangs up (read() returns 0 once the host end is
+                 * closed and nothing is buffered), at most 10 s, so the next
+                 * session starts with the next verifier's ClientHello. */
+                for (int i = 0; i < 50; i++) {
+                        if (poll(&p, 1, 200) < 0)
+                                break;
+                        if (p.revents & POLLIN) {
+                                if (read(fd, msg, sizeof(msg)) <= 0)
+                                        break;
+                        } else if (p.revents & POLLHUP)
+                                break;
+                }
         }
 }
 
