@@ -82,25 +82,23 @@ static int save_state(struct daemon *d, const struct pcr_bank *bank, uint32_t ma
         return atomic_file_write(path, buf, sizeof(buf), 0600);
 }
 
-/* Which PCR of the key's policy differs from the Application-Mode state now:
- * the first one, or -1 if none (or unknown). */
+/* Which PCR of the key's policy differs from its value now (PCR 15 as it
+ * is: Application Mode must be on): the first one, or -1 if none or
+ * unknown.  Only for the refusal's message: the TPM decided. */
 static int moved_pcr(struct daemon *d, struct tpm_context *tpm)
 {
         _cleanup_free_ uint8_t *buf = NULL;
-        struct pcr_bank now, mode;
-        uint32_t mask, now_mask;
+        struct pcr_bank now;
         char path[4200];
+        uint32_t mask;
         size_t size;
 
         state_path(d, path, sizeof(path));
         if (read_full_file(path, 4096, &buf, &size) < 0 || size != 4 + PCR_COUNT * 32)
                 return -1;
         memcpy(&mask, buf, 4);
-        /* PCR 15 as it is, not as predicted: Application Mode must be on. */
-        if (daemon_application_state(d, tpm, &now, &now_mask) < 0 ||
-                tpm_pcr_read(tpm, DIGEST_SHA256, 1u << MODE_PCR, &mode) < 0)
+        if (tpm_pcr_read(tpm, DIGEST_SHA256, mask, &now) < 0)
                 return -1;
-        memcpy(now.values[MODE_PCR], mode.values[MODE_PCR], 32);
         for (unsigned i = 0; i < PCR_COUNT; i++)
                 if ((mask & (1u << i)) && memcmp(buf + 4 + 32 * i, now.values[i], 32) != 0)
                         return (int)i;
