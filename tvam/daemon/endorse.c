@@ -312,16 +312,8 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                                 "bound to (its PolicyPCR no longer holds); nothing issued");
         } else if (r < 0)
                 FAIL(r, "the platform key could not sign: %s", strerror(-r));
-        if (r < 0) {
-                /* The reason into a JSON string: no quote or backslash. */
-                for (char *c = message; *c; c++)
-                        if (*c == '"' || *c == '\\')
-                                *c = '\'';
-                if (asprintf(&fields, "\"name\":\"%s\",\"identity\":\"%s\",\"reason\":\"%s\"", ch->name, ch->identity,
-                            message) >= 0)
-                        (void)daemon_log_event(d, "endorse-refused", fields);
+        if (r < 0)
                 goto out;
-        }
         describe_cert(*ret_der, *ret_size, serial, sizeof(serial), fp);
         log_info("VM '%s': ENDORSE issued certificate serial %s, subject CN=%s, identity %s, sha256 %s", ch->name,
                 serial, ch->name, ch->identity, fp);
@@ -329,6 +321,16 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                     ch->identity, serial, fp) >= 0)
                 (void)daemon_log_event(d, "endorse", fields);
 out:
+        /* A refusal for the platform's state (not for a malformed request:
+         * that only reaches tvamd's log) goes to the audit log too. */
+        if (r < 0) {
+                for (char *c = message; *c; c++) /* into a JSON string */
+                        if (*c == '"' || *c == '\\')
+                                *c = '\'';
+                if (asprintf(&fields, "\"name\":\"%s\",\"identity\":\"%s\",\"reason\":\"%s\"", ch->name,
+                            ch->identity, message) >= 0)
+                        (void)daemon_log_event(d, "endorse-refused", fields);
+        }
         pthread_mutex_unlock(&d->lock);
         return r;
 }

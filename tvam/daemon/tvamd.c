@@ -408,6 +408,23 @@ int main(int argc, char **argv)
         }
         update_mode_init(&d);
 
+        {
+                /* TESTS ONLY: $TVAM_TEST_VM_CHANNEL = "NAME IDENTITY PATH":
+                 * serve the ENDORSE channel of a pretend VM whose "QEMU"
+                 * listens on PATH, so the daemon side is tested against a
+                 * TPM without libvirt (tests/attest/daemon-channel.sh). */
+                const char *ch = getenv("TVAM_TEST_VM_CHANNEL");
+                char name[65], identity[81], path[108];
+                if (ch && *ch) {
+                        if (sscanf(ch, "%64s %80s %107s", name, identity, path) != 3) {
+                                log_error("Invalid TVAM_TEST_VM_CHANNEL '%s'", ch);
+                                return 2;
+                        }
+                        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", name, path);
+                        if (daemon_channel_start(&d, name, identity, path) < 0)
+                                return 1;
+                }
+        }
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
         notify_ready();
 
