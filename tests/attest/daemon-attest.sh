@@ -75,4 +75,22 @@ set -e
 [ $s2 -eq 1 ] && grep -q '"cause":"base-image"' "$work/base.json" || fail "unknown base image: $(cat "$work/base.json")"
 set +e; ctl attest --nonce 00 > /dev/null 2> "$work/err"; s=$?; set -e
 [ $s -eq 1 ] && grep -q "nonce must be" "$work/err" || fail "a 1-byte nonce was accepted"
-echo "tvamd attestation: enrolment by credential activation (altered challenge refused), Application Mode logged, evidence trusted; replayed nonce and unknown base image untrusted with the cause named"
+# ENDORSE's platform key (docs/attestation.md "ENDORSE / GET-ID"): certified
+# by the enrolled AK over the verifier's nonce, its policy PolicyPCR over the
+# attested values (tvam-verify checks it with a VM certificate issued by the
+# same key: attest-endorse; the channel itself: lab fresh-boot/90-endorse).
+nonce2=$(openssl rand -hex 20)
+ctl attest --nonce "$nonce2" --out "$work/evidence2.json"
+ctl platform-key --nonce "$nonce2" --out "$work/certify.json"
+python3 - "$work/certify.json" <<'PY' || fail "platform-key: $(cat "$work/certify.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["version"] == 1 and c["pcr_mask"] & (1 << 14) and c["pcr_mask"] & (1 << 15), c
+assert c["certify"]["attest"] and c["certify"]["signature"] and c["platform_key_public"], c
+PY
+grep -q "platform key created" "$work/tvamd.log" || fail "no platform key was created"
+ctl platform-key --nonce "$nonce2" --out "$work/certify-again.json"
+[ "$(grep -c "platform key created" "$work/tvamd.log")" = 1 ] || fail "the platform key was re-created for the same state"
+set +e; ctl platform-key --nonce 00 > /dev/null 2> "$work/err"; s=$?; set -e
+[ $s -eq 1 ] && grep -q "nonce must be" "$work/err" || fail "platform-key accepted a 1-byte nonce"
+echo "tvamd attestation: enrolment by credential activation (altered challenge refused), Application Mode logged, evidence trusted; replayed nonce and unknown base image untrusted with the cause named; platform key certified, created once per state"

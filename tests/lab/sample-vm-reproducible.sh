@@ -2,7 +2,7 @@
 # The sample VM image build is reproducible: two builds, same SHA-256.
 set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in mkfs.fat syslinux mcopy sfdisk faketime; do
+for tool in mkfs.fat syslinux mcopy sfdisk faketime gcc; do
     command -v "$tool" >/dev/null || { echo "$tool missing"; exit 77; }
 done
 out=$(mktemp -d)

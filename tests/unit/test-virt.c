@@ -120,6 +120,51 @@ static void test_xml_closed_box(void **state)
         assert_null(strstr(strstr(xml, "<serial type='file'>") + 1, "<serial type="));
 }
 
+/* ENDORSE / GET-ID channels: a unix-socket virtio-serial port each, QEMU
+ * listening; hostile names and paths refused. */
+static void test_xml_channels(void **state)
+{
+        static const struct virt_channel channels[] = {
+                { .path = "/run/tvam/vm/web/endorse.sock", .name = "org.tvam.endorse.0" },
+                { .path = "/run/tvam/vm/web/tls.sock", .name = "org.tvam.tls.0" },
+        };
+        struct virt_domain_config cfg = base_config();
+        struct virt_channel bad[2];
+        _cleanup_free_ char *xml = NULL;
+        char long_path[120], err[256];
+
+        (void)state;
+        cfg.channels = channels;
+        cfg.n_channels = ELEMENTSOF(channels);
+        xml = xml_of(&cfg);
+        assert_contains(xml, "<channel type='unix'>\n      <source mode='bind' path='/run/tvam/vm/web/endorse.sock'/>\n"
+                             "      <target type='virtio' name='org.tvam.endorse.0'/>\n    </channel>");
+        assert_contains(xml, "<source mode='bind' path='/run/tvam/vm/web/tls.sock'/>\n"
+                             "      <target type='virtio' name='org.tvam.tls.0'/>");
+        assert_lacks(xml, "<console");
+        assert_lacks(xml, "type='pty'");
+
+        bad[0] = (struct virt_channel){ .path = "/run/x.sock", .name = "org.tvam'/><graphics type='vnc" };
+        cfg.channels = bad;
+        cfg.n_channels = 1;
+        assert_int_equal(virt_domain_config_check(&cfg, err, sizeof(err)), -EINVAL);
+        assert_contains(err, "channel 0: invalid name");
+        bad[0] = (struct virt_channel){ .path = "relative.sock", .name = "a" };
+        assert_int_equal(virt_domain_config_check(&cfg, err, sizeof(err)), -EINVAL);
+        memset(long_path, 'a', sizeof(long_path) - 1);
+        long_path[0] = '/';
+        long_path[sizeof(long_path) - 1] = '\0';
+        bad[0] = (struct virt_channel){ .path = long_path, .name = "a" };
+        assert_int_equal(virt_domain_config_check(&cfg, err, sizeof(err)), -EINVAL);
+        bad[0] = (struct virt_channel){ .path = "/run/a.sock", .name = "a" };
+        bad[1] = (struct virt_channel){ .path = "/run/b.sock", .name = "a" };
+        cfg.n_channels = 2;
+        assert_int_equal(virt_domain_config_check(&cfg, err, sizeof(err)), -EINVAL);
+        assert_contains(err, "same name");
+        cfg.n_channels = VIRT_CHANNELS_MAX + 1;
+        assert_int_equal(virt_domain_config_check(&cfg, err, sizeof(err)), -EINVAL);
+}
+
 static void test_xml_options(void **state)
 {
         struct virt_domain_config cfg = base_config();
@@ -412,6 +457,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_xml_closed_box),
+                cmocka_unit_test(test_xml_channels),
                 cmocka_unit_test(test_xml_options),
                 cmocka_unit_test(test_xml_escapes_hostile_strings),
                 cmocka_unit_test(test_invalid_names_refused),

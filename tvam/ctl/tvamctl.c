@@ -70,6 +70,10 @@ static void help(void)
                "                            evidence for a verifier (tvam-verify): a quote over\n"
                "                            the launch PCRs and 13/14/15 with its nonce, the PCR\n"
                "                            values and the event logs\n"
+               "  platform-key --nonce HEX [--out FILE]\n"
+               "                            the ENDORSE platform key (created for the current\n"
+               "                            Application-Mode state if needed) certified by the\n"
+               "                            attestation key with the verifier's nonce\n"
                "  group add FILE            store an application group (JSON: name, networks,\n"
                "                            applications in start order; see tvamctl(8))\n"
                "  group list                groups, their state and members\n"
@@ -818,7 +822,9 @@ usage:
         return EXIT_USAGE;
 }
 
-static int cmd_attest(int argc, char **argv)
+/* attest, and platform-key (the same options but --pcrs): both send the
+ * verifier's nonce and print tvamd's document. */
+static int cmd_attest(const char *method, int argc, char **argv)
 {
         static const struct option options[] = {
                 { "nonce", required_argument, NULL, 'n' },
@@ -837,6 +843,8 @@ static int cmd_attest(int argc, char **argv)
                         json_object_object_add(params, "nonce", json_object_new_string(optarg));
                         break;
                 case 'p': {
+                        if (strcmp(method, "attest") != 0)
+                                goto usage;
                         _cleanup_free_ char *copy = strdup(optarg);
                         char *save = NULL;
                         pcrs = json_object_new_array();
@@ -860,10 +868,13 @@ static int cmd_attest(int argc, char **argv)
                 }
         if (optind != argc || !json_object_object_get_ex(params, "nonce", NULL))
                 goto usage;
-        return call_document("attest", params, out);
+        return call_document(method, params, out);
 usage:
         json_object_put(params);
-        log_error("Usage: tvamctl attest --nonce HEX [--pcrs 0,1,...] [--out FILE]");
+        if (strcmp(method, "attest") == 0)
+                log_error("Usage: tvamctl attest --nonce HEX [--pcrs 0,1,...] [--out FILE]");
+        else
+                log_error("Usage: tvamctl platform-key --nonce HEX [--out FILE]");
         return EXIT_USAGE;
 }
 
@@ -1101,7 +1112,9 @@ int main(int argc, char **argv)
         if (strcmp(command, "enrol") == 0)
                 return cmd_enrol(argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "attest") == 0)
-                return cmd_attest(argc - optind + 1, argv + optind - 1);
+                return cmd_attest("attest", argc - optind + 1, argv + optind - 1);
+        if (strcmp(command, "platform-key") == 0)
+                return cmd_attest("platform-key", argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "group") == 0)
                 return cmd_group(argc - optind + 1, argv + optind - 1);
         if (strcmp(command, "backup") == 0)

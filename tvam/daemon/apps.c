@@ -20,6 +20,7 @@
 #include "tvam/daemon/mode.h"
 #include "tvam/daemon/policy.h"
 #include "tvam/eventlog/eventlog.h"
+#include "tvam/ipc/vmchan.h"
 #include "tvam/shared/digest.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
@@ -483,8 +484,9 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
         struct manifest m;
         struct virt_conn *virt;
         enum tvam_mode mode;
-        char errbuf[256] = "", serial[512];
+        char errbuf[256] = "", serial[512], endorse_sock[108], tls_sock[108];
         struct virt_disk disks[2] = {};
+        struct virt_channel channels[2];
         json_object *res, *phases;
         double t_measure, t_start;
         int r;
@@ -505,6 +507,13 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
         r = daemon_virt(d, &virt);
         if (r < 0)
                 return FAIL(r, "cannot connect to libvirt (%s): %s", d->libvirt_uri, strerror(-r));
+        /* ENDORSE / GET-ID and TLS ports (endorse.c) */
+        r = daemon_channel_paths(d, name, endorse_sock, tls_sock);
+        if (r < 0)
+                return FAIL(r, "cannot prepare the VM channel sockets of '%s' next to %s: %s", name, d->socket_path,
+                        strerror(-r));
+        channels[0] = (struct virt_channel){ .path = endorse_sock, .name = VMCHAN_PORT_ENDORSE };
+        channels[1] = (struct virt_channel){ .path = tls_sock, .name = VMCHAN_PORT_TLS };
 
         /* act: unseal + open (+ verity), measure, define and start */
         r = app_open(&ctx, name, vmode, errbuf, sizeof(errbuf), &o);
@@ -538,6 +547,8 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
                 .serial_log = serial_log_path(d, name, serial, sizeof(serial)),
                 .net_type = network ? VIRT_NET_NETWORK : VIRT_NET_NONE,
                 .net_source = network,
+                .channels = channels,
+                .n_channels = ELEMENTSOF(channels),
         };
         (void)unlink(serial);
         t_start = monotonic_s();
@@ -549,12 +560,20 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
                         virt_last_error()[0] ? virt_last_error() : strerror(-r));
         }
 
+        /* The identity served on GET-ID and put in ENDORSE certificates is
+         * the one just opened and measured, not anything the guest says. */
+        r = daemon_channel_start(d, name, o.identity, endorse_sock);
+        if (r < 0)
+                log_warning_errno(r, "'%s' runs without its ENDORSE channel: cannot start its thread", name);
+
         /* result */
         res = json_object_new_object();
         json_object_object_add(res, "name", json_object_new_string(name));
         json_object_object_add(res, "identity", json_object_new_string(o.identity));
         json_object_object_add(res, "device", json_object_new_string(o.device));
         json_object_object_add(res, "serial_log", json_object_new_string(serial));
+        json_object_object_add(res, "endorse_socket", json_object_new_string(endorse_sock));
+        json_object_object_add(res, "tls_socket", json_object_new_string(tls_sock));
         /* Where the time went (benchmark "start overhead", docs/app.md). */
         phases = json_object_new_object();
         json_object_object_add(phases, "unseal_ms", json_object_new_double(o.unseal_s * 1e3));

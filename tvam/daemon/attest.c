@@ -36,7 +36,7 @@ static const char *str_param(json_object *params, const char *key)
         return json_object_get_string(v);
 }
 
-static int attest_tpm(struct daemon *d, struct tpm_context **ret, char *message, size_t message_size)
+int daemon_attest_tpm(struct daemon *d, struct tpm_context **ret, char *message, size_t message_size)
 {
         int r = daemon_tpm(d, ret);
         if (r < 0)
@@ -65,7 +65,7 @@ int method_enrol(struct daemon *d, json_object *params, const int *fds, size_t n
         (void)fds, (void)n_fds;
         if (!action || (strcmp(action, "request") != 0 && strcmp(action, "answer") != 0))
                 return FAIL(-EINVAL, "enrol: action must be 'request' or 'answer'");
-        r = attest_tpm(d, &tpm, message, message_size);
+        r = daemon_attest_tpm(d, &tpm, message, message_size);
         if (r < 0)
                 return r;
         if (strcmp(action, "request") == 0) {
@@ -130,7 +130,7 @@ int method_attest(struct daemon *d, json_object *params, const int *fds, size_t 
                         mask |= UINT32_C(1) << p;
                 }
         }
-        r = attest_tpm(d, &tpm, message, message_size);
+        r = daemon_attest_tpm(d, &tpm, message, message_size);
         if (r < 0)
                 return r;
         r = attest_ak_ensure(tpm, d->state_dir);

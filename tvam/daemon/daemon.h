@@ -3,6 +3,7 @@
 
 /* tvamd's state shared by its request handlers. */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ struct daemon {
         int test_crash_after_step;
         /* Update Mode: the SSH host key and the timeout (update-mode.c). */
         struct update_mode um;
+        /* Held by the main loop while it serves a request or runs its timer,
+         * and by a VM channel thread (endorse.c) while it uses the TPM and
+         * the state directory: one user of the TPM context at a time. */
+        pthread_mutex_t lock;
 };
 
 /* Send a progress message for the current request (best effort: a client
@@ -98,6 +103,24 @@ int method_enrol(struct daemon *d, json_object *params, const int *fds, size_t n
         char *message, size_t message_size);
 int method_attest(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size);
+
+/* The TPM with the SRK provisioned, or MESSAGE (attest.c). */
+int daemon_attest_tpm(struct daemon *d, struct tpm_context **ret, char *message, size_t message_size);
+
+/* ENDORSE / GET-ID (endorse.c; docs/protocol.md "VM channel").
+ * daemon_platform_key(): make sure the platform key exists (REPLACE: and has
+ * the policy of the current Application-Mode state).  method_platform_key():
+ * that, and TPM2_Certify of it by the AK with the verifier's nonce.
+ * daemon_channel_paths(): the host sockets of VM NAME's ENDORSE and TLS
+ * ports (RUN_DIR/vm/NAME/{endorse,tls}.sock; the directory is created,
+ * stale sockets removed).  daemon_channel_start(): serve the ENDORSE port
+ * at PATH for VM NAME with IDENTITY, in a thread of its own that ends when
+ * the VM's QEMU closes the socket. */
+int daemon_platform_key(struct daemon *d, struct tpm_context *tpm, bool replace, char *message, size_t message_size);
+int method_platform_key(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
+        json_object **ret_result, char *message, size_t message_size);
+int daemon_channel_paths(struct daemon *d, const char *name, char endorse[108], char tls[108]);
+int daemon_channel_start(struct daemon *d, const char *name, const char *identity, const char *path);
 
 /* Group methods (groups.c). */
 int method_group(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,

@@ -97,6 +97,7 @@ static const struct {
         { "group", method_group },
         { "enrol", method_enrol },
         { "attest", method_attest },
+        { "platform-key", method_platform_key },
         { "policy-init", method_policy_init },
         { "policy-show", method_policy_show },
         { "policy-diagnose", method_policy_diagnose },

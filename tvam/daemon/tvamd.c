@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <paths.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,11 +197,13 @@ static int serve_request(struct daemon *d, int client)
         {
                 json_object *empty = params ? NULL : json_object_new_object();
                 log_info("request %" PRId64 ": %s", id, json_object_get_string(v));
+                pthread_mutex_lock(&d->lock);
                 d->client_fd = client;
                 d->request_id = id;
                 r = fn(d, params ? params : empty, fds, n_fds, &result, message, sizeof(message));
-                json_object_put(empty);
                 d->client_fd = -1;
+                pthread_mutex_unlock(&d->lock);
+                json_object_put(empty);
         }
         if (r < 0) {
                 log_warning("request %" PRId64 " (%s) refused: %s", id, json_object_get_string(v), message);
@@ -297,6 +300,7 @@ int main(int argc, char **argv)
                 .libvirt_uri = DEFAULT_LIBVIRT_URI,
                 .event_log = DEFAULT_EVENT_LOG,
                 .client_fd = -1,
+                .lock = PTHREAD_MUTEX_INITIALIZER,
                 .um = { .host_key = DEFAULT_SSH_HOST_KEY, .login_records = DEFAULT_LOGIN_RECORDS },
         };
         const char *launch_pcrs = DEFAULT_LAUNCH_PCRS, *stop_command = DEFAULT_SSHD_STOP_COMMAND;
@@ -404,15 +408,35 @@ int main(int argc, char **argv)
         }
         update_mode_init(&d);
 
+        {
+                /* TESTS ONLY: $TVAM_TEST_VM_CHANNEL = "NAME IDENTITY PATH":
+                 * serve the ENDORSE channel of a pretend VM whose "QEMU"
+                 * listens on PATH, so the daemon side is tested against a
+                 * TPM without libvirt (tests/attest/daemon-channel.sh). */
+                const char *ch = getenv("TVAM_TEST_VM_CHANNEL");
+                char name[65], identity[81], path[108];
+                if (ch && *ch) {
+                        if (sscanf(ch, "%64s %80s %107s", name, identity, path) != 3) {
+                                log_error("Invalid TVAM_TEST_VM_CHANNEL '%s'", ch);
+                                return 2;
+                        }
+                        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", name, path);
+                        if (daemon_channel_start(&d, name, identity, path) < 0)
+                                return 1;
+                }
+        }
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
         notify_ready();
 
         while (!terminate) {
                 struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
-                int client, n;
+                int client, n, timeout;
 
                 /* The Update-Mode timer and login watch run between clients. */
-                n = poll(&pfd, 1, update_mode_tick(&d));
+                pthread_mutex_lock(&d.lock);
+                timeout = update_mode_tick(&d);
+                pthread_mutex_unlock(&d.lock);
+                n = poll(&pfd, 1, timeout);
                 if (n < 0 && errno != EINTR) {
                         log_error_errno(-errno, "poll failed");
                         break;
@@ -431,6 +455,9 @@ int main(int argc, char **argv)
         }
 
         log_info("shutting down");
+        /* VM channel threads (endorse.c) stop at the lock: they end with
+         * the process. */
+        pthread_mutex_lock(&d.lock);
         close(listen_fd);
         (void)unlink(d.socket_path);
         virt_disconnect(d.virt);

@@ -11,6 +11,8 @@
  *                               --evidence FILE [--json]
  *   tvam-verify export-quote    --evidence FILE --dir DIR
  *   tvam-verify verify-vm-cert  (verify's options) --certify FILE --cert DER
+ *   tvam-verify tls-connect     (verify's options) --certify FILE --socket PATH
+ *                               [--message TEXT]
  *
  * Exit status of verify: 0 trusted, 1 untrusted, 2 the verification could
  * not run (usage, unreadable files).
@@ -29,6 +31,7 @@
 #include "tvam/shared/log.h"
 #include "tvam/verify/json-util.h"
 #include "tvam/verify/manifest.h"
+#include "tvam/verify/tls.h"
 #include "tvam/verify/tpm-types.h"
 #include "tvam/verify/verify.h"
 
@@ -39,7 +42,7 @@
 
 struct args {
         const char *ca, *intermediate, *request, *challenge, *pending, *response, *enrolled, *nonce, *manifest,
-                *manifest_sig, *admin_key, *evidence, *dir, *certify, *cert;
+                *manifest_sig, *admin_key, *evidence, *dir, *certify, *cert, *socket, *message;
         bool json;
 };
 
@@ -54,7 +57,11 @@ static void help(void)
                "  verify           verify evidence: verdict trusted/untrusted and why\n"
                "  export-quote     write the quote as tpm2_checkquote files\n"
                "  verify-vm-cert   verify evidence, then the chain AK -> platform key -> VM\n"
-               "                   certificate -> identity in the manifest (ENDORSE)\n\n"
+               "                   certificate -> identity in the manifest (ENDORSE)\n"
+               "  tls-connect      verify evidence and the platform key, then TLS 1.3 to a\n"
+               "                   VM over its TLS port's host socket: the peer is accepted\n"
+               "                   only if its certificate chains to that platform key and\n"
+               "                   names an application of the manifest; one message each way\n\n"
                "Options:\n"
                "  --ca PEM              EK CA certificate(s) (trust anchors)\n"
                "  --intermediate PEM    intermediate CA certificates (untrusted)\n"
@@ -71,6 +78,8 @@ static void help(void)
                "  --dir DIR             output directory of export-quote\n"
                "  --certify FILE        platform key certification (TPM2_Certify by the AK)\n"
                "  --cert FILE           VM certificate (DER)\n"
+               "  --socket PATH         tls-connect: the host socket of the VM's TLS port\n"
+               "  --message TEXT        tls-connect: what to send (default: a greeting)\n"
                "  --json                print the verdict as JSON\n"
                "  -h, --help            this help\n");
 }
@@ -80,7 +89,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         enum {
                 ARG_CA = 0x100, ARG_INTERMEDIATE, ARG_REQUEST, ARG_CHALLENGE, ARG_PENDING, ARG_RESPONSE,
                 ARG_ENROLLED, ARG_NONCE, ARG_MANIFEST, ARG_MANIFEST_SIG, ARG_ADMIN_KEY, ARG_EVIDENCE, ARG_DIR,
-                ARG_JSON, ARG_CERTIFY, ARG_CERT,
+                ARG_JSON, ARG_CERTIFY, ARG_CERT, ARG_SOCKET, ARG_MESSAGE,
         };
         static const struct option options[] = {
                 { "ca", required_argument, NULL, ARG_CA },
@@ -99,6 +108,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                 { "json", no_argument, NULL, ARG_JSON },
                 { "certify", required_argument, NULL, ARG_CERTIFY },
                 { "cert", required_argument, NULL, ARG_CERT },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "message", required_argument, NULL, ARG_MESSAGE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -122,6 +133,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case ARG_JSON: a->json = true; break;
                 case ARG_CERTIFY: a->certify = optarg; break;
                 case ARG_CERT: a->cert = optarg; break;
+                case ARG_SOCKET: a->socket = optarg; break;
+                case ARG_MESSAGE: a->message = optarg; break;
                 case 'h': help(); exit(0);
                 default: return -EINVAL;
                 }
@@ -302,62 +315,152 @@ static int verify_chain(const struct args *a, const char *evidence, size_t size,
         return 0;
 }
 
-static int cmd_verify(const struct args *a)
+/* What verify, verify-vm-cert and tls-connect all start from: the nonce,
+ * the signed manifest, the enrolled AKs and the evidence. */
+struct inputs {
+        struct verify_manifest *m;
+        struct verify_ak **aks;
+        size_t n_aks;
+        uint8_t *nonce;
+        size_t nonce_size;
+        char *evidence;
+        size_t size;
+};
+
+static void inputs_done(struct inputs *in)
 {
-        _cleanup_free_ char *evidence = NULL, *sig_path = NULL, *json = NULL;
+        verify_manifest_free(in->m);
+        free_aks(in->aks, in->n_aks);
+        free(in->nonce);
+        free(in->evidence);
+}
+
+static int inputs_load(const struct args *a, struct inputs *in)
+{
+        _cleanup_free_ char *sig_path = NULL;
         _cleanup_(crypto_key_freep) struct crypto_key *admin = NULL;
-        _cleanup_(verify_manifest_freep) struct verify_manifest *m = NULL;
-        _cleanup_free_ uint8_t *nonce = NULL;
-        struct verify_ak **aks = NULL;
-        struct verify_result res;
-        size_t nonce_size, size, n_aks = 0;
         char error[512];
         int r;
 
+        *in = (struct inputs){};
         if (need(a->enrolled, "--enrolled") < 0 || need(a->nonce, "--nonce") < 0 || need(a->manifest, "--manifest") < 0 ||
                 need(a->admin_key, "--admin-key") < 0 || need(a->evidence, "--evidence") < 0)
-                return EXIT_ERROR;
-        if (hex_decode(a->nonce, &nonce, &nonce_size) < 0 || nonce_size < 8 || nonce_size > 64) {
+                return -EINVAL;
+        if (hex_decode(a->nonce, &in->nonce, &in->nonce_size) < 0 || in->nonce_size < 8 || in->nonce_size > 64) {
                 log_error("--nonce must be 8 to 64 bytes of hex");
-                return EXIT_ERROR;
+                return -EINVAL;
         }
         r = crypto_key_load_pem(a->admin_key, &admin);
-        if (r < 0) {
-                log_error_errno(r, "Cannot load the admin key %s: %s", a->admin_key, strerror(-r));
-                return EXIT_ERROR;
-        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the admin key %s: %s", a->admin_key, strerror(-r));
         if (!a->manifest_sig && asprintf(&sig_path, "%s.sig", a->manifest) < 0)
-                return EXIT_ERROR;
-        r = verify_manifest_load(a->manifest, a->manifest_sig ? a->manifest_sig : sig_path, admin, &m, error,
+                return -ENOMEM;
+        r = verify_manifest_load(a->manifest, a->manifest_sig ? a->manifest_sig : sig_path, admin, &in->m, error,
                 sizeof(error));
         if (r < 0) {
                 log_error("Reference manifest refused: %s", error);
-                return EXIT_ERROR;
+                return r;
         }
-        r = load_enrolled(a->enrolled, &aks, &n_aks);
-        if (r < 0) {
-                log_error_errno(r, "Cannot load enrolment records from %s: %s", a->enrolled, strerror(-r));
-                return EXIT_ERROR;
-        }
-        if (read_text(a->evidence, &evidence, &size) < 0) {
-                free_aks(aks, n_aks);
-                return EXIT_ERROR;
-        }
-        r = verify_evidence(evidence, size, nonce, nonce_size, aks, n_aks, m, &res);
-        if (r >= 0 && res.cause == VERIFY_TRUSTED && a->certify)
-                r = verify_chain(a, evidence, size, nonce, nonce_size, aks, n_aks, m, &res);
-        free_aks(aks, n_aks);
-        if (r < 0) {
-                log_error_errno(r, "Verification failed to run: %s", strerror(-r));
-                return EXIT_ERROR;
-        }
+        r = load_enrolled(a->enrolled, &in->aks, &in->n_aks);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load enrolment records from %s: %s", a->enrolled, strerror(-r));
+        return read_text(a->evidence, &in->evidence, &in->size);
+}
+
+static int print_verdict(const struct args *a, const struct verify_result *res)
+{
+        _cleanup_free_ char *json = NULL;
+
         if (a->json) {
-                if (verify_result_to_json(&res, &json) < 0)
+                if (verify_result_to_json(res, &json) < 0)
                         return EXIT_ERROR;
                 printf("%s\n", json);
         } else
-                printf("%s: %s\n", res.cause == VERIFY_TRUSTED ? "trusted" : "untrusted", res.message);
-        return res.cause == VERIFY_TRUSTED ? 0 : EXIT_UNTRUSTED;
+                printf("%s: %s\n", res->cause == VERIFY_TRUSTED ? "trusted" : "untrusted", res->message);
+        return res->cause == VERIFY_TRUSTED ? 0 : EXIT_UNTRUSTED;
+}
+
+static int cmd_verify(const struct args *a)
+{
+        struct inputs in;
+        struct verify_result res;
+        int r;
+
+        r = inputs_load(a, &in);
+        if (r >= 0)
+                r = verify_evidence(in.evidence, in.size, in.nonce, in.nonce_size, in.aks, in.n_aks, in.m, &res);
+        if (r >= 0 && res.cause == VERIFY_TRUSTED && a->certify)
+                r = verify_chain(a, in.evidence, in.size, in.nonce, in.nonce_size, in.aks, in.n_aks, in.m, &res);
+        if (r < 0) {
+                inputs_done(&in);
+                if (r != -EINVAL && r != -EIO)
+                        log_error_errno(r, "Verification failed to run: %s", strerror(-r));
+                return EXIT_ERROR;
+        }
+        inputs_done(&in);
+        return print_verdict(a, &res);
+}
+
+/* tls-connect: trusted evidence → platform key certified by the enrolled AK
+ * and bound to the attested PCR values → TLS 1.3 with the VM, whose
+ * certificate must be that key's and name a manifest application
+ * (docs/attestation.md "TLS demo").  Exit 0 session done, 1 refused, 2 the
+ * session could not run. */
+static int cmd_tls_connect(const struct args *a)
+{
+        _cleanup_free_ char *certify = NULL;
+        _cleanup_(crypto_key_freep) struct crypto_key *pk = NULL;
+        struct inputs in;
+        struct verify_result res;
+        struct pcr_bank state;
+        char error[512] = "", identity[1100], fp[65], reply[VERIFY_TLS_REPLY_MAX];
+        int r;
+
+        if (need(a->certify, "--certify") < 0 || need(a->socket, "--socket") < 0)
+                return EXIT_ERROR;
+        r = inputs_load(a, &in);
+        if (r >= 0)
+                r = verify_evidence(in.evidence, in.size, in.nonce, in.nonce_size, in.aks, in.n_aks, in.m, &res);
+        if (r < 0)
+                goto error;
+        if (res.cause != VERIFY_TRUSTED) {
+                inputs_done(&in);
+                return print_verdict(a, &res);
+        }
+        r = read_text(a->certify, &certify, NULL);
+        if (r >= 0)
+                r = verify_evidence_pcrs(in.evidence, in.size, &state);
+        if (r < 0)
+                goto error;
+        r = verify_platform_key(certify, in.nonce, in.nonce_size, in.aks, in.n_aks, &state, &pk, error, sizeof(error));
+        if (r == -EPERM) {
+                printf("untrusted: platform key: %s\n", error);
+                inputs_done(&in);
+                return EXIT_UNTRUSTED;
+        }
+        if (r < 0)
+                goto error;
+        r = verify_tls_session(a->socket, pk, in.m, a->message ? a->message : "hello from the verifier", identity,
+                sizeof(identity), fp, reply, sizeof(reply), error, sizeof(error));
+        inputs_done(&in);
+        if (r == -EPERM) {
+                printf("untrusted: TLS peer refused: %s\n", error);
+                return EXIT_UNTRUSTED;
+        }
+        if (r < 0) {
+                log_error("TLS session failed: %s", error[0] ? error : strerror(-r));
+                return EXIT_ERROR;
+        }
+        printf("trusted: TLS 1.3 peer %s (certificate sha256 %s) chains EK CA -> AK -> platform key -> VM "
+               "certificate -> reference manifest\n",
+                identity, fp);
+        printf("received: %s\n", reply);
+        return 0;
+error:
+        inputs_done(&in);
+        if (r != -EINVAL && r != -EIO)
+                log_error_errno(r, "Verification failed to run: %s", strerror(-r));
+        return EXIT_ERROR;
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t size)
@@ -450,6 +553,8 @@ int main(int argc, char **argv)
                 return cmd_verify(&a);
         if (strcmp(cmd, "export-quote") == 0)
                 return cmd_export_quote(&a);
+        if (strcmp(cmd, "tls-connect") == 0)
+                return cmd_tls_connect(&a);
         if (strcmp(cmd, "verify-vm-cert") == 0) {
                 if (!a.certify || !a.cert) {
                         log_error("verify-vm-cert needs --certify and --cert");

@@ -120,6 +120,24 @@ int virt_domain_config_check(const struct virt_domain_config *cfg, char *errbuf,
         if (!path_valid(cfg->serial_log))
                 return fail(
                         errbuf, errbuf_size, "serial log: not an absolute path without control characters");
+        if (cfg->n_channels > VIRT_CHANNELS_MAX || (cfg->n_channels && !cfg->channels))
+                return fail(errbuf, errbuf_size, "need 0-%d channels, got %zu", VIRT_CHANNELS_MAX,
+                        cfg->n_channels);
+        for (size_t i = 0; i < cfg->n_channels; i++) {
+                const struct virt_channel *ch = &cfg->channels[i];
+                /* sockaddr_un.sun_path holds 108 bytes with the NUL */
+                if (!path_valid(ch->path) || strlen(ch->path) > 107)
+                        return fail(errbuf, errbuf_size,
+                                "channel %zu: socket path not absolute, too long or with control characters", i);
+                if (!token_valid(ch->name, VIRT_NAME_MAX))
+                        return fail(errbuf, errbuf_size, "channel %zu: invalid name (allowed: 1-%d of [A-Za-z0-9_.-])",
+                                i, VIRT_NAME_MAX);
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(ch->name, cfg->channels[j].name) == 0 ||
+                                strcmp(ch->path, cfg->channels[j].path) == 0)
+                                return fail(errbuf, errbuf_size, "channels %zu and %zu have the same name or path",
+                                        j, i);
+        }
         switch (cfg->net_type) {
         case VIRT_NET_NONE:
                 break;
@@ -266,6 +284,17 @@ int virt_domain_xml(const struct virt_domain_config *cfg, char **ret_xml)
                 "      <target port='0'/>\n"
                 "    </serial>\n",
                 cfg->serial_log);
+        /* virtio-serial channels (ENDORSE / GET-ID, docs/protocol.md "VM
+         * channel"): QEMU listens on the host socket (libvirt passes
+         * server=on,wait=off), a TVAM service connects.  Data pipes to
+         * named host services, no console: the box stays closed. */
+        for (size_t i = 0; i < cfg->n_channels; i++)
+                put_xml(f,
+                        "    <channel type='unix'>\n"
+                        "      <source mode='bind' path='%s'/>\n"
+                        "      <target type='virtio' name='%s'/>\n"
+                        "    </channel>\n",
+                        cfg->channels[i].path, cfg->channels[i].name);
         fputs("    <controller type='usb' model='none'/>\n"
               "    <video>\n      <model type='none'/>\n    </video>\n"
               "    <memballoon model='none'/>\n"

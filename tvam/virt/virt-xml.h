@@ -29,6 +29,16 @@ struct virt_disk {
         bool read_only;
 };
 
+#define VIRT_CHANNELS_MAX 4
+
+/* A virtio-serial port (libvirt formatdomain "Channel"): QEMU listens on the
+ * host-side Unix socket PATH (mode='bind'); the guest sees the port NAME as
+ * /dev/virtio-ports/NAME.  A byte pipe to one host service, not a console. */
+struct virt_channel {
+        const char *path; /* absolute path of the host-side socket */
+        const char *name; /* target name, 1-64 of [A-Za-z0-9_.-], e.g. "org.tvam.endorse.0" */
+};
+
 enum virt_net_type {
         VIRT_NET_NONE = 0, /* default: the VM has no network interface */
         VIRT_NET_NETWORK,  /* a named libvirt network */
@@ -45,6 +55,8 @@ struct virt_domain_config {
         const char *serial_log; /* absolute path: the VM's only serial port writes here */
         enum virt_net_type net_type;
         const char *net_source; /* network or bridge name for VIRT_NET_NETWORK/BRIDGE */
+        const struct virt_channel *channels; /* optional virtio-serial ports */
+        size_t n_channels;
 };
 
 /* [A-Za-z0-9_.-]{1,64}, not "." or "..". */
