@@ -26,9 +26,9 @@ module2 /sinit-a.bin
 module2 /sinit-b.bin
 W
 check "txt entry: multiboot2 tboot, module2 kernel+cmdline, initrd, SINITs in order" cmp -s "$tmp/txt" "$tmp/txt.want"
-sed -n "/--id srtm/,/^}/p" "$tmp/full.cfg" | grep -E '^\s+(linux|initrd) ' | sed 's/^\s*//' > "$tmp/srtm"
-printf 'linux /vmlinuz-6.1 boot=tvam tvam.base=base-1 console=ttyS0,115200\ninitrd /initrd.img-6.1\n' > "$tmp/srtm.want"
-check "srtm entry: linux+cmdline, initrd" cmp -s "$tmp/srtm" "$tmp/srtm.want"
+sed -n "/--id srtm/,/^}/p" "$tmp/full.cfg" | grep -E '^\s+(linuxefi|initrdefi) ' | sed 's/^\s*//' > "$tmp/srtm"
+printf 'linuxefi /vmlinuz-6.1 boot=tvam tvam.base=base-1 console=ttyS0,115200\ninitrdefi /initrd.img-6.1\n' > "$tmp/srtm.want"
+check "srtm entry: linuxefi+cmdline, initrdefi (EFI handover)" cmp -s "$tmp/srtm" "$tmp/srtm.want"
 check "default is txt when tboot is given" grep -qx 'set default=txt' "$tmp/full.cfg"
 
 "$gen" "${full[@]}" --serial > "$tmp/again.cfg"

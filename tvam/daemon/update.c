@@ -47,9 +47,14 @@
 #define GRUB_PCR_STRINGS 8u
 #define GRUB_PCR_FILES 9u
 #define KERNEL_CMDLINE_PREFIX "kernel_cmdline: "
-#define GRUB_LINUX_PREFIX "grub_cmd: linux "
-#define GRUB_INITRD_PREFIX "grub_cmd: initrd "
 #define TEXT_MAX 4096u
+
+/* The commands that load the kernel and the initrd, as GRUB measures them
+ * ("grub_cmd: " + the command line).  boot/tvam-grub-config writes the
+ * EFI-handover spelling (linuxefi/initrdefi, Debian's grub 2.06); logs of
+ * other GRUB configurations may have the plain one. */
+static const char *const grub_linux_commands[] = { "grub_cmd: linux ", "grub_cmd: linuxefi ", NULL };
+static const char *const grub_initrd_commands[] = { "grub_cmd: initrd ", "grub_cmd: initrdefi ", NULL };
 
 #define FAIL(err, ...)                                                                                      \
         ({                                                                                                  \
@@ -102,15 +107,21 @@ static const char *event_text(const struct eventlog_event *e, char buf[TEXT_MAX]
         return buf;
 }
 
-/* The first string event of PCR with PREFIX, copied to BUF. */
-static const char *find_string_event(const struct eventlog *log, unsigned pcr, const char *prefix, char buf[TEXT_MAX])
+/* The first string event of PCR that starts with one of PREFIXES (NULL
+ * terminated), copied to BUF; *RET_PREFIX (if not NULL) gets the prefix. */
+static const char *find_string_event(const struct eventlog *log, unsigned pcr, const char *const *prefixes,
+        char buf[TEXT_MAX], const char **ret_prefix)
 {
         for (size_t i = 0; i < log->n_events; i++) {
                 const struct eventlog_event *e = &log->events[i];
-                if (e->pcr != pcr)
+                if (e->pcr != pcr || !event_text(e, buf))
                         continue;
-                if (event_text(e, buf) && strncmp(buf, prefix, strlen(prefix)) == 0)
-                        return buf;
+                for (const char *const *p = prefixes; *p; p++)
+                        if (strncmp(buf, *p, strlen(*p)) == 0) {
+                                if (ret_prefix)
+                                        *ret_prefix = *p;
+                                return buf;
+                        }
         }
         return NULL;
 }
@@ -184,13 +195,16 @@ static int predict_srtm(struct daemon *d, struct tpm_context *tpm, const char *l
                 return -ENOMEM;
         /* Which files GRUB loaded: "kernel_cmdline: PATH ARGS" and
          * "grub_cmd: initrd PATH". */
-        if (find_string_event(log, GRUB_PCR_STRINGS, KERNEL_CMDLINE_PREFIX, kcmd)) {
+        static const char *const kernel_cmdline[] = { KERNEL_CMDLINE_PREFIX, NULL };
+        const char *initrd_command = NULL, *linux_command = NULL;
+
+        if (find_string_event(log, GRUB_PCR_STRINGS, kernel_cmdline, kcmd, NULL)) {
                 const char *s = kcmd + strlen(KERNEL_CMDLINE_PREFIX);
                 size_t k = strcspn(s, " ");
                 snprintf(kpath, sizeof(kpath), "%.*s", (int)k, s);
         }
-        if (find_string_event(log, GRUB_PCR_STRINGS, GRUB_INITRD_PREFIX, initrd_line)) {
-                const char *s = initrd_line + strlen(GRUB_INITRD_PREFIX);
+        if (find_string_event(log, GRUB_PCR_STRINGS, grub_initrd_commands, initrd_line, &initrd_command)) {
+                const char *s = initrd_line + strlen(initrd_command);
                 snprintf(ipath, sizeof(ipath), "%.*s", (int)strcspn(s, " "), s);
         }
 
@@ -220,9 +234,9 @@ static int predict_srtm(struct daemon *d, struct tpm_context *tpm, const char *l
                 r = digest_buffer(DIGEST_SHA256, texts[0].replacement, strlen(texts[0].replacement), subs[n++].digest);
                 if (r < 0)
                         return r;
-                if (find_string_event(log, GRUB_PCR_STRINGS, GRUB_LINUX_PREFIX, linux_line)) {
+                if (find_string_event(log, GRUB_PCR_STRINGS, grub_linux_commands, linux_line, &linux_command)) {
                         snprintf(texts[1].match, TEXT_MAX, "%s", linux_line);
-                        snprintf(texts[1].replacement, TEXT_MAX, GRUB_LINUX_PREFIX "%s %s", kpath, cmdline);
+                        snprintf(texts[1].replacement, TEXT_MAX, "%s%s %s", linux_command, kpath, cmdline);
                         subs[n] = (struct srtm_substitution){ .pcr = GRUB_PCR_STRINGS,
                                 .match = (const uint8_t *)texts[1].match, .match_size = strlen(texts[1].match) };
                         r = digest_buffer(DIGEST_SHA256, texts[1].replacement, strlen(texts[1].replacement),
