@@ -551,6 +551,8 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
                 .n_channels = ELEMENTSOF(channels),
         };
         (void)unlink(serial);
+        /* Not running (app_open() said so): stale sockets can go now. */
+        daemon_channel_clear(endorse_sock, tls_sock);
         t_start = monotonic_s();
         r = virt_start(virt, &cfg);
         t_start = monotonic_s() - t_start;

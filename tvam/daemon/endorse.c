@@ -209,10 +209,16 @@ int daemon_channel_paths(struct daemon *d, const char *name, char endorse[108], 
                 return -ENAMETOOLONG;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        /* A socket left by a VM that is gone would make QEMU's bind fail. */
+        return 0;
+}
+
+void daemon_channel_clear(const char *endorse, const char *tls)
+{
+        /* A socket left by a VM that is gone would make QEMU's bind fail.
+         * Only for a VM known not to run: the sockets of a running one are
+         * its live channel (apps.c calls this after app_open()). */
         (void)unlink(endorse);
         (void)unlink(tls);
-        return 0;
 }
 
 static int channel_connect(const char *path)
