@@ -275,10 +275,18 @@ static void describe_cert(const uint8_t *der, size_t size, char *serial, size_t 
         BN_free(bn);
 }
 
+/* What the guest is told: a fixed reason per class of refusal; the detail
+ * (errno text, PCR numbers, TPM errors) stays in tvamd's log. */
+#define REASON_CSR "refused: invalid certification request (form or self-signature)"
+#define REASON_MODE "refused: not in Application Mode"
+#define REASON_STATE "refused: platform not in its trusted state"
+#define REASON_INTERNAL "internal error"
+
 /* ENDORSE: check → issue (under the daemon lock) → log.  On refusal the
- * reason goes to MESSAGE and nothing is issued. */
+ * detail goes to MESSAGE, the guest's reason to *RET_REASON, and nothing is
+ * issued. */
 static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint8_t **ret_der, size_t *ret_size,
-        char *message, size_t message_size)
+        const char **ret_reason, char *message, size_t message_size)
 {
         struct daemon *d = ch->d;
         _cleanup_free_ uint8_t *spki = NULL;
@@ -289,18 +297,25 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
         size_t spki_size;
         int r;
 
+        *ret_reason = REASON_INTERNAL;
         r = attest_csr_check(csr, csr_size, &spki, &spki_size, error, sizeof(error));
-        if (r < 0)
+        if (r < 0) {
+                *ret_reason = REASON_CSR;
                 return FAIL(r, "certification request refused: %s", error);
+        }
 
         pthread_mutex_lock(&d->lock);
         r = daemon_attest_tpm(d, &tpm, message, message_size);
         if (r < 0)
                 goto out;
         r = mode_get(tpm, &mode);
-        if (r < 0 || mode != MODE_APPLICATION) {
-                r = FAIL(r < 0 ? r : -EPERM, "the platform is not in Application Mode (PCR %d): no endorsement",
-                        MODE_PCR);
+        if (r < 0) {
+                r = FAIL(r, "cannot read PCR %d (the platform's mode): %s; no endorsement", MODE_PCR, strerror(-r));
+                goto out;
+        }
+        if (mode != MODE_APPLICATION) {
+                *ret_reason = REASON_MODE;
+                r = FAIL(-EPERM, "the platform is not in Application Mode (PCR %d): no endorsement", MODE_PCR);
                 goto out;
         }
         r = daemon_platform_key(d, tpm, false, message, message_size);
@@ -308,6 +323,8 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                 goto out;
         r = attest_endorse(tpm, d->state_dir, spki, spki_size, ch->name, ch->identity, CERT_VALIDITY_DAYS, ret_der,
                 ret_size);
+        if (r == -EPERM)
+                *ret_reason = REASON_STATE;
         if (r == -EPERM) {
                 int pcr = moved_pcr(d, tpm);
                 if (pcr >= 0)
@@ -350,6 +367,7 @@ static int serve(struct channel *ch, int fd)
                 _cleanup_free_ uint8_t *payload = NULL, *der = NULL;
                 struct vmchan_header hdr;
                 char message[VMCHAN_REASON_MAX];
+                const char *reason;
                 size_t der_size = 0;
                 int r;
 
@@ -377,10 +395,11 @@ static int serve(struct channel *ch, int fd)
                         r = vmchan_send(fd, VMCHAN_ID, ch->identity, strlen(ch->identity));
                         break;
                 case VMCHAN_ENDORSE:
-                        r = endorse(ch, payload, hdr.length, &der, &der_size, message, sizeof(message));
+                        r = endorse(ch, payload, hdr.length, &der, &der_size, &reason, message,
+                                sizeof(message));
                         if (r < 0) {
                                 log_warning("VM '%s': ENDORSE refused: %s", ch->name, message);
-                                r = send_error(fd, r, message);
+                                r = send_error(fd, r, reason);
                         } else
                                 r = vmchan_send(fd, VMCHAN_CERTIFICATE, der, der_size);
                         break;
