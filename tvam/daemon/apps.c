@@ -625,6 +625,8 @@ int daemon_stop_app(struct daemon *d, const char *name, unsigned timeout_s, bool
         r = virt_stop(virt, name, timeout_s, force);
         if (r < 0 && r != -ENOENT)
                 return FAIL(r, "cannot stop '%s': %s", name, strerror(-r));
+        /* Whatever runs under NAME later is another instance. */
+        daemon_channel_revoke(d, name);
         if (r == -ENOENT && !app_is_open(name))
                 return FAIL(-ENOENT, "'%s' is not running", name);
         r = app_close(&ctx, name);
@@ -668,6 +670,7 @@ int method_remove(struct daemon *d, json_object *params, const int *fds, size_t 
                 return FAIL(r, "no application named '%s'", name);
         if (r < 0)
                 return FAIL(r, "cannot remove '%s': %s", name, strerror(-r));
+        daemon_channel_revoke(d, name);
         log_info("removed '%s' (keyslots erased, volumes removed)", name);
         return 0;
 }

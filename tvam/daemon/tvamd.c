@@ -421,7 +421,10 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", name, path);
-                        if (daemon_channel_start(&d, name, identity, path) < 0)
+                        pthread_mutex_lock(&d.lock);
+                        int r = daemon_channel_start(&d, name, identity, path);
+                        pthread_mutex_unlock(&d.lock);
+                        if (r < 0)
                                 return 1;
                 }
         }
@@ -455,8 +458,8 @@ int main(int argc, char **argv)
         }
 
         log_info("shutting down");
-        /* VM channel threads (endorse.c) stop at the lock: they end with
-         * the process. */
+        /* The VM channel threads (endorse.c) end before what they use goes. */
+        daemon_channels_stop(&d);
         pthread_mutex_lock(&d.lock);
         close(listen_fd);
         (void)unlink(d.socket_path);
