@@ -796,6 +796,15 @@ int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issue
                 ERR_clear_error();
                 return -EPERM;
         }
+        /* RFC 5280 §4.1.2.5: valid now (X509_cmp_current_time: -1 for a
+         * time at or before now, 1 after, 0 on error). */
+        if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0 ||
+                X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
+                return -EKEYEXPIRED;
+        /* §4.2.1.3, §4.2.1.9: a TLS end-entity key, not a CA. */
+        if (!(X509_get_extension_flags(x) & EXFLAG_KUSAGE) || !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE) ||
+                !(X509_get_extension_flags(x) & EXFLAG_BCONS) || X509_check_ca(x) != 0)
+                return -EKEYREJECTED;
         idx = X509_get_ext_by_OBJ(x, oid, -1);
         if (idx < 0)
                 return -ENOENT;
