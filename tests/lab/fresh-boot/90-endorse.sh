@@ -117,7 +117,8 @@ ctl attest --nonce "$nonce" --out "$v/evidence.json"
 ctl platform-key --nonce "$nonce" --out "$v/certify.json"
 chain=(--enrolled "$v/enrolled" --nonce "$nonce" --manifest "$v/manifest.json" --admin-key "$v/admin.pem"
        --evidence "$v/evidence.json" --socket "$lab/vm/$app/tls.sock")
-out=$("$verify" tls-connect "${chain[@]}" --certify "$v/certify.json" --message "hello from the lab verifier") || fail "tls-connect: $out"
+printf "hello from the lab verifier\n" > "$v/hello.msg"; printf renew > "$v/renew.msg"
+out=$("$verify" tls-connect "${chain[@]}" --certify "$v/certify.json" --message-file "$v/hello.msg") || fail "tls-connect: $out"
 say "$out"
 matches -F "trusted: TLS 1.3 peer $app_id (certificate sha256 $fp) chains EK CA -> AK -> platform key -> VM certificate -> reference manifest" <<< "$out" ||
     fail "the verifier did not accept the VM's certificate $fp"
@@ -135,7 +136,7 @@ say "refused as expected: $out"
 
 # --- PCR 14 leaves the trusted state: a fresh ENDORSE is refused -------------
 tpm2_pcrextend "14:sha256=$(printf 'a base image nobody trusts' | sha256sum | cut -d' ' -f1)"
-out=$("$verify" tls-connect "${chain[@]}" --certify "$v/certify.json" --message renew) || fail "tls-connect (renew): $out"
+out=$("$verify" tls-connect "${chain[@]}" --certify "$v/certify.json" --message-file "$v/renew.msg") || fail "tls-connect (renew): $out"
 say "$out"
 # The guest gets the fixed reason of the class; the detail (PCR 14) stays in
 # tvamd's log.
