@@ -11,7 +11,8 @@
 #   announcing 16 KiB + 1: EMSGSIZE and the connection is reset, tvamd
 #   reconnects and answers GET-ID again; a bad magic: EBADMSG, reset again.
 set -euo pipefail
-tvamd=${1:?usage: daemon-channel.sh TVAMD TVAMCTL} tvamctl=${2:?}
+tvamd=${1:?usage: daemon-channel.sh TVAMD TVAMCTL hooks|no-hooks} tvamctl=${2:?}
+[ "${3:-}" = hooks ] || { echo "tvamd built without its test hooks (meson -Dtest_hooks=true; tests/run sets it)"; exit 77; }
 command -v python3 > /dev/null || { echo "python3 missing"; exit 77; }
 work=$(mktemp -d)
 pid="" guest=""
@@ -22,6 +23,19 @@ sock=$work/run/tvamd.sock vmsock=$work/run/vm/web/endorse.sock
 identity="verity:$(printf 'the web image' | sha256sum | cut -d' ' -f1)"
 ctl() { "$tvamctl" --socket "$sock" "$@"; }
 mkdir -p "$work/run/vm/web"
+
+# The hook's input is checked, never truncated: a malformed identity, a
+# name that is not an application name, a fourth field are refused (exit 2).
+mkdir -p "$work/bad"
+for bad in "web verity:xyz $vmsock" "../web $identity $vmsock" "web $identity $vmsock extra" \
+           "web ${identity}0 $vmsock"; do
+    status=0
+    TVAM_TEST_VM_CHANNEL=$bad timeout 20 "$tvamd" --sshd-stop-command true \
+        --ssh-host-key "$work/ssh/ssh_host_ed25519_key" --socket "$work/bad/tvamd.sock" --state-dir "$work/bad/state" \
+        --tcti "$TVAM_TEST_TCTI" --event-log "$work/bad/measurements.log" > "$work/bad.log" 2>&1 || status=$?
+    [ "$status" = 2 ] && grep -q "Invalid TVAM_TEST_VM_CHANNEL" "$work/bad.log" ||
+        { cat "$work/bad.log" >&2; echo "FAIL: TVAM_TEST_VM_CHANNEL='$bad' not refused (exit $status)" >&2; exit 1; }
+done
 
 # The guest's key and requests: a valid one, one with its signature altered.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/guest.key" 2>/dev/null
