@@ -22,6 +22,13 @@ fail() { echo "FAIL: $*" >&2; sed 's/^/tvamd: /' "$work/tvamd.log" >&2 2>/dev/nu
 sock=$work/run/tvamd.sock vmsock=$work/run/vm/web/endorse.sock
 identity="verity:$(printf 'the web image' | sha256sum | cut -d' ' -f1)"
 ctl() { "$tvamctl" --socket "$sock" "$@"; }
+# tvamd serving the pretend VM channel "$1" (TVAM_TEST_VM_CHANNEL) with its
+# socket, state and event log under directory $2; it replaces the shell
+# that runs it (run it with & or in a subshell).
+tvamd_with() {
+    TVAM_TEST_VM_CHANNEL=$1 exec "$tvamd" --sshd-stop-command true --ssh-host-key "$work/ssh/ssh_host_ed25519_key" \
+        --socket "$2/tvamd.sock" --state-dir "$work/state" --tcti "$TVAM_TEST_TCTI" --event-log "$2/measurements.log"
+}
 mkdir -p "$work/run/vm/web"
 
 # The hook's input is checked, never truncated: a malformed identity, a
@@ -30,9 +37,7 @@ mkdir -p "$work/bad"
 for bad in "web verity:xyz $vmsock" "../web $identity $vmsock" "web $identity $vmsock extra" \
            "web ${identity}0 $vmsock"; do
     status=0
-    TVAM_TEST_VM_CHANNEL=$bad timeout 20 "$tvamd" --sshd-stop-command true \
-        --ssh-host-key "$work/ssh/ssh_host_ed25519_key" --socket "$work/bad/tvamd.sock" --state-dir "$work/bad/state" \
-        --tcti "$TVAM_TEST_TCTI" --event-log "$work/bad/measurements.log" > "$work/bad.log" 2>&1 || status=$?
+    (tvamd_with "$bad" "$work/bad") > "$work/bad.log" 2>&1 || status=$? # accepted: runs into meson's timeout
     [ "$status" = 2 ] && grep -q "Invalid TVAM_TEST_VM_CHANNEL" "$work/bad.log" ||
         { cat "$work/bad.log" >&2; echo "FAIL: TVAM_TEST_VM_CHANNEL='$bad' not refused (exit $status)" >&2; exit 1; }
 done
@@ -115,9 +120,7 @@ PY
 guest=$!
 for _ in $(seq 50); do [ -S "$vmsock" ] && break; sleep 0.1; done
 
-TVAM_TEST_VM_CHANNEL="web $identity $vmsock" "$tvamd" --sshd-stop-command true \
-    --ssh-host-key "$work/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$work/state" \
-    --tcti "$TVAM_TEST_TCTI" --event-log "$work/run/measurements.log" > "$work/tvamd.log" 2>&1 &
+tvamd_with "web $identity $vmsock" "$work/run" > "$work/tvamd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -e "$work/step1" ] && break; sleep 0.1; done
 [ -e "$work/step1" ] || fail "the pretend guest got no answer in Update Mode"
@@ -195,9 +198,7 @@ print("B: tvamd connected and answered", c.recv(4096)); sys.exit(1)
 PY
 guest=$!
 for _ in $(seq 50); do [ -S "$vmsock2" ] && break; sleep 0.1; done
-TVAM_TEST_VM_CHANNEL="web $identity $vmsock2" "$tvamd" --sshd-stop-command true \
-    --ssh-host-key "$work/ssh/ssh_host_ed25519_key" --socket "$work/run2/tvamd.sock" --state-dir "$work/state" \
-    --tcti "$TVAM_TEST_TCTI" --event-log "$work/run2/measurements.log" > "$work/tvamd.log" 2>&1 &
+tvamd_with "web $identity $vmsock2" "$work/run2" > "$work/tvamd.log" 2>&1 &
 pid=$!
 wait "$guest" || { guest=""; fail "a new QEMU on the path was served by the old instance's channel"; }
 guest=""
