@@ -33,10 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/crypto.h>
-#include <openssl/x509.h>
-
 #include "tvam/attest/attest.h"
 #include "tvam/attest/csr.h"
 #include "tvam/attest/endorse.h"
@@ -51,6 +47,7 @@
 #include "tvam/shared/macro.h"
 #include "tvam/tpm/tpm-pcr.h"
 #include "tvam/tpm/tpm-srk.h"
+#include "tvam/verify/crypto.h"
 #include "tvam/virt/virt-xml.h"
 
 /* The PCR values the platform key's policy is bound to (u32 mask ‖ 24 ×
@@ -322,33 +319,6 @@ static int send_error(int fd, int err, const char *reason)
         return vmchan_send(fd, VMCHAN_ERROR, buf, vmchan_error_build(err, reason, buf));
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
-
-/* Serial number (hex) and SHA-256 fingerprint of an issued certificate, for
- * the log: public data only. */
-static void describe_cert(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fp[65])
-{
-        _cleanup_(X509_freep) X509 *x = NULL;
-        const unsigned char *p = der;
-        uint8_t md[32];
-        BIGNUM *bn;
-        char *hex;
-
-        snprintf(serial, serial_size, "?");
-        fp[0] = '\0';
-        if (digest_buffer(DIGEST_SHA256, der, size, md) == 0)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(fp + 2 * i, 3, "%02x", md[i]);
-        x = d2i_X509(NULL, &p, (long)size);
-        if (!x || !(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)))
-                return;
-        hex = BN_bn2hex(bn);
-        if (hex)
-                snprintf(serial, serial_size, "%s", hex);
-        OPENSSL_free(hex);
-        BN_free(bn);
-}
-
 /* What the guest is told: a fixed reason per class of refusal; the detail
  * (errno text, PCR numbers, TPM errors) stays in tvamd's log. */
 #define REASON_CSR "refused: invalid certification request (form or self-signature)"
@@ -423,7 +393,7 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                 FAIL(r, "the platform key could not sign: %s", strerror(-r));
         if (r < 0)
                 goto out;
-        describe_cert(*ret_der, *ret_size, serial, sizeof(serial), fp);
+        crypto_cert_describe(*ret_der, *ret_size, serial, sizeof(serial), fp);
         log_info("VM '%s': ENDORSE issued certificate serial %s, subject CN=%s, identity %s, sha256 %s", ch->name,
                 serial, ch->name, ch->identity, fp);
         if (asprintf(&fields, "\"name\":\"%s\",\"identity\":\"%s\",\"serial\":\"%s\",\"sha256\":\"%s\"", ch->name,

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "tvam/shared/digest.h"
+#include "tvam/shared/hex.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
@@ -773,6 +774,29 @@ int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r_b
         *ret = TAKE_PTR(out);
         *ret_size = n;
         return 0;
+}
+
+void crypto_cert_describe(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fingerprint[65])
+{
+        _cleanup_(X509_freep) X509 *x = NULL;
+        _cleanup_(BN_freep) BIGNUM *bn = NULL;
+        _cleanup_free_ char *fp = NULL;
+        uint8_t md[32];
+        char *hex;
+
+        snprintf(serial, serial_size, "?");
+        fingerprint[0] = '\0';
+        if (digest_buffer(DIGEST_SHA256, der, size, md) == 0 && hex_encode(md, sizeof(md), &fp) == 0)
+                snprintf(fingerprint, 65, "%s", fp);
+        x = x509_from_der(der, size);
+        if (!x || !(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL))) {
+                ERR_clear_error();
+                return;
+        }
+        hex = BN_bn2hex(bn);
+        if (hex)
+                snprintf(serial, serial_size, "%s", hex);
+        OPENSSL_free(hex);
 }
 
 int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issuer, char *ret_identity,

@@ -110,3 +110,8 @@ int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r, 
  * extension. */
 int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issuer, char *ret_identity,
         size_t identity_size);
+
+/* For a log line (public data only): certificate DER's serial number in
+ * upper-case hex ("?" if it does not parse) and its SHA-256 fingerprint in
+ * lower-case hex ("" if it cannot be computed). */
+void crypto_cert_describe(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fingerprint[65]);
