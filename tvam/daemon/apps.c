@@ -21,6 +21,7 @@
 #include "tvam/daemon/policy.h"
 #include "tvam/eventlog/eventlog.h"
 #include "tvam/ipc/vmchan.h"
+#include "tvam/shared/clock.h"
 #include "tvam/shared/digest.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
@@ -190,13 +191,6 @@ int daemon_application_state(struct daemon *d, struct tpm_context *tpm, struct p
         memcpy(ret->values[MODE_PCR], pcr15, sizeof(pcr15));
         *ret_mask = mask;
         return 0;
-}
-
-static double monotonic_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Reads the recovery key file the client passed as descriptor FD. */

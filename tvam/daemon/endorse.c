@@ -40,6 +40,7 @@
 #include "tvam/daemon/mode.h"
 #include "tvam/daemon/policy.h"
 #include "tvam/ipc/vmchan.h"
+#include "tvam/shared/clock.h"
 #include "tvam/shared/digest.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
@@ -169,13 +170,6 @@ int method_platform_key(struct daemon *d, json_object *params, const int *fds, s
         *ret_result = doc ? doc : json_object_new_string(out);
         log_info("platform key certified by the attestation key");
         return 0;
-}
-
-static double monotonic_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- the channel ------------------------------------------------------- */
