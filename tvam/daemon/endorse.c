@@ -41,7 +41,6 @@
 #include "tvam/daemon/policy.h"
 #include "tvam/ipc/vmchan.h"
 #include "tvam/shared/clock.h"
-#include "tvam/shared/digest.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/log.h"
