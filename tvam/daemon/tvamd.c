@@ -61,15 +61,19 @@ static bool identity_valid(const char *s)
  * a pretend VM whose "QEMU" listens on PATH, so the daemon side is tested
  * against a TPM without libvirt (tests/attest/daemon-channel.sh).  Every
  * field is checked; nothing is truncated. */
-static int test_vm_channel(struct daemon *d)
+struct test_channel {
+        char buf[512];
+        const char *name, *identity, *path; /* in buf; NULL: no hook */
+};
+
+static int test_vm_channel_parse(struct test_channel *t)
 {
         const char *env = getenv("TVAM_TEST_VM_CHANNEL");
-        char buf[512], *name, *identity, *path, *extra, *save = NULL;
-        int r;
+        char *name, *identity, *path, *extra, *save = NULL, *buf = t->buf;
 
         if (!env || !*env)
                 return 0;
-        if (strlen(env) >= sizeof(buf))
+        if (strlen(env) >= sizeof(t->buf))
                 return log_error_errno(-EINVAL, "TVAM_TEST_VM_CHANNEL is too long");
         strcpy(buf, env);
         name = strtok_r(buf, " ", &save);
@@ -79,9 +83,19 @@ static int test_vm_channel(struct daemon *d)
         if (!name || !identity || !path || extra || !manifest_name_valid(name) || !identity_valid(identity) ||
                 path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
                 return log_error_errno(-EINVAL, "Invalid TVAM_TEST_VM_CHANNEL (want NAME IDENTITY /PATH)");
-        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", name, path);
+        t->name = name, t->identity = identity, t->path = path;
+        return 0;
+}
+
+static int test_vm_channel_start(struct daemon *d, const struct test_channel *t)
+{
+        int r;
+
+        if (!t->name)
+                return 0;
+        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", t->name, t->path);
         pthread_mutex_lock(&d->lock);
-        r = daemon_channel_start(d, name, identity, path);
+        r = daemon_channel_start(d, t->name, t->identity, t->path);
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the pretend VM's channel");
@@ -348,6 +362,9 @@ int main(int argc, char **argv)
         const char *launch_pcrs = DEFAULT_LAUNCH_PCRS, *stop_command = DEFAULT_SSHD_STOP_COMMAND;
         struct sigaction sa = { .sa_handler = on_signal };
         int listen_fd, c;
+#if TVAM_TEST_HOOKS
+        struct test_channel test_channel = {};
+#endif
 
         log_set_program_name("tvamd");
         log_parse_environment();
@@ -423,6 +440,10 @@ int main(int argc, char **argv)
                         log_warning("TEST HOOK: dying after import step '%s'", crash);
                 }
         }
+#if TVAM_TEST_HOOKS
+        if (test_vm_channel_parse(&test_channel) < 0)
+                return 2;
+#endif
         if (geteuid() != 0)
                 log_warning("Not running as root: the TPM, LVM and device-mapper will refuse most operations");
 
@@ -451,7 +472,7 @@ int main(int argc, char **argv)
         update_mode_init(&d);
 
 #if TVAM_TEST_HOOKS
-        if (test_vm_channel(&d) < 0)
+        if (test_vm_channel_start(&d, &test_channel) < 0)
                 return 2;
 #endif
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
