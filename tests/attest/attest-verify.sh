@@ -203,4 +203,14 @@ else
     echo "ok   no VM certificate after PCR 14 changed: $(cat "$w/late.err")"
 fi
 
+# tls-connect takes its message from a file only: --message (a possible
+# secret in argv) is refused without echoing its value.
+if "$verify" tls-connect --message "not-in-any-log-$$" > "$w/msg.out" 2>&1; then
+    echo "FAIL tls-connect accepted --message"; fail=1
+elif grep -q "not-in-any-log" "$w/msg.out" || ! grep -q -- "--message-file" "$w/msg.out"; then
+    echo "FAIL tls-connect --message: $(cat "$w/msg.out")"; fail=1
+else
+    echo "ok   tls-connect refuses --message: $(cat "$w/msg.out")"
+fi
+
 exit $fail

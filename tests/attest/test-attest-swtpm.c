@@ -203,6 +203,18 @@ static int case_endorse(void)
         CHECK_R(verify_vm_certificate(cert, cert_size, pk, m2, identity, sizeof(identity), error, sizeof(error)),
                 -EPERM);
         printf("refused (identity not in manifest): %s\n", error);
+        {
+                /* an expired certificate (validity 0 days: notAfter = issuance) */
+                _cleanup_free_ uint8_t *old = NULL;
+                size_t old_size;
+                CHECK_OK(attest_endorse(tpm, dir, spki, (size_t)spki_size, "web", web_id, 0, &old, &old_size));
+                sleep(1);
+                CHECK_R(verify_vm_certificate(old, old_size, pk, m, identity, sizeof(identity), error,
+                                sizeof(error)),
+                        -EPERM);
+                CHECK(strstr(error, "expired"));
+                printf("refused (expired): %s\n", error);
+        }
 
         /* the platform leaves its trusted state: PCR 14 changes */
         CHECK_OK(tpm_pcr_extend(tpm, 14, DIGEST_SHA256, d));

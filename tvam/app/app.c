@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tvam/shared/clock.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/macro.h"
 #include "tvam/storage/image-stream.h"
@@ -624,13 +625,6 @@ static int unseal_volume(
         r = app_unseal_token(ctx, &token, errbuf, errlen, ret);
         luks_token_done(&token);
         return r;
-}
-
-static double monotonic_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int open_luks(const struct app_ctx *ctx, const char *lv, const char *map, uint32_t flags,

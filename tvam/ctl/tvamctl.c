@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tvam/ipc/ipc.h"
+#include "tvam/shared/clock.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/log.h"
 #include "tvam/shared/macro.h"
@@ -125,13 +126,6 @@ struct progress_state {
         double copy_start;
 };
 
-static double monotonic_seconds(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One status line, rewritten in place: the step, and while copying the
  * bytes, rate and estimated time left. */
 static void show_progress(struct progress_state *ps, json_object *p)
@@ -140,7 +134,7 @@ static void show_progress(struct progress_state *ps, json_object *p)
         const char *step = json_object_object_get_ex(p, "step", &v) ? json_object_get_string(v) : "?";
         int64_t done = json_object_object_get_ex(p, "bytes", &v) ? json_object_get_int64(v) : -1;
         int64_t total = json_object_object_get_ex(p, "total", &v) ? json_object_get_int64(v) : -1;
-        double now = monotonic_seconds();
+        double now = monotonic_s();
 
         if (!isatty(STDERR_FILENO))
                 return;

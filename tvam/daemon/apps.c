@@ -21,6 +21,7 @@
 #include "tvam/daemon/policy.h"
 #include "tvam/eventlog/eventlog.h"
 #include "tvam/ipc/vmchan.h"
+#include "tvam/shared/clock.h"
 #include "tvam/shared/digest.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
@@ -190,13 +191,6 @@ int daemon_application_state(struct daemon *d, struct tpm_context *tpm, struct p
         memcpy(ret->values[MODE_PCR], pcr15, sizeof(pcr15));
         *ret_mask = mask;
         return 0;
-}
-
-static double monotonic_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Reads the recovery key file the client passed as descriptor FD. */
@@ -551,6 +545,8 @@ int daemon_start_app(struct daemon *d, const char *name, enum app_verify_mode vm
                 .n_channels = ELEMENTSOF(channels),
         };
         (void)unlink(serial);
+        /* Not running (app_open() said so): stale sockets can go now. */
+        daemon_channel_clear(endorse_sock, tls_sock);
         t_start = monotonic_s();
         r = virt_start(virt, &cfg);
         t_start = monotonic_s() - t_start;
@@ -623,6 +619,8 @@ int daemon_stop_app(struct daemon *d, const char *name, unsigned timeout_s, bool
         r = virt_stop(virt, name, timeout_s, force);
         if (r < 0 && r != -ENOENT)
                 return FAIL(r, "cannot stop '%s': %s", name, strerror(-r));
+        /* Whatever runs under NAME later is another instance. */
+        daemon_channel_revoke(d, name);
         if (r == -ENOENT && !app_is_open(name))
                 return FAIL(-ENOENT, "'%s' is not running", name);
         r = app_close(&ctx, name);
@@ -666,6 +664,7 @@ int method_remove(struct daemon *d, json_object *params, const int *fds, size_t 
                 return FAIL(r, "no application named '%s'", name);
         if (r < 0)
                 return FAIL(r, "cannot remove '%s': %s", name, strerror(-r));
+        daemon_channel_revoke(d, name);
         log_info("removed '%s' (keyslots erased, volumes removed)", name);
         return 0;
 }

@@ -43,6 +43,9 @@ struct daemon {
          * and by a VM channel thread (endorse.c) while it uses the TPM and
          * the state directory: one user of the TPM context at a time. */
         pthread_mutex_t lock;
+        /* The VM channel threads, one per started VM instance (endorse.c);
+         * d->lock. */
+        struct channel *channels;
 };
 
 /* Send a progress message for the current request (best effort: a client
@@ -112,15 +115,25 @@ int daemon_attest_tpm(struct daemon *d, struct tpm_context **ret, char *message,
  * the policy of the current Application-Mode state).  method_platform_key():
  * that, and TPM2_Certify of it by the AK with the verifier's nonce.
  * daemon_channel_paths(): the host sockets of VM NAME's ENDORSE and TLS
- * ports (RUN_DIR/vm/NAME/{endorse,tls}.sock; the directory is created,
- * stale sockets removed).  daemon_channel_start(): serve the ENDORSE port
+ * ports (RUN_DIR/vm/NAME/{endorse,tls}.sock; the directory is created).
+ * daemon_channel_clear(): remove stale sockets at those paths; only once
+ * the VM is known not to be running (its sockets are live otherwise).
+ * daemon_channel_start(): serve the ENDORSE port
  * at PATH for VM NAME with IDENTITY, in a thread of its own that ends when
- * the VM's QEMU closes the socket. */
+ * the VM's QEMU closes the socket or the channel is revoked; a previous
+ * channel of NAME is revoked (d->lock held).  daemon_channel_revoke(): the
+ * channel threads of NAME (NULL: all) answer nothing more, their sockets
+ * are shut down, they end (d->lock held; at stop and remove).
+ * daemon_channels_stop(): revoke all and join the threads (at shutdown,
+ * d->lock not held). */
 int daemon_platform_key(struct daemon *d, struct tpm_context *tpm, bool replace, char *message, size_t message_size);
 int method_platform_key(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size);
 int daemon_channel_paths(struct daemon *d, const char *name, char endorse[108], char tls[108]);
+void daemon_channel_clear(const char *endorse, const char *tls);
 int daemon_channel_start(struct daemon *d, const char *name, const char *identity, const char *path);
+void daemon_channel_revoke(struct daemon *d, const char *name);
+void daemon_channels_stop(struct daemon *d);
 
 /* Group methods (groups.c). */
 int method_group(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,

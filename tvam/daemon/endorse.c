@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/crypto.h>
-#include <openssl/x509.h>
-
 #include "tvam/attest/attest.h"
 #include "tvam/attest/csr.h"
 #include "tvam/attest/endorse.h"
@@ -43,12 +40,14 @@
 #include "tvam/daemon/mode.h"
 #include "tvam/daemon/policy.h"
 #include "tvam/ipc/vmchan.h"
-#include "tvam/shared/digest.h"
+#include "tvam/shared/clock.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/log.h"
 #include "tvam/shared/macro.h"
 #include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-srk.h"
+#include "tvam/verify/crypto.h"
 #include "tvam/virt/virt-xml.h"
 
 /* The PCR values the platform key's policy is bound to (u32 mask ‖ 24 ×
@@ -56,6 +55,10 @@
 #define PLATFORM_KEY_STATE "platform-key.pcrs"
 #define CERT_VALIDITY_DAYS 30
 #define CONNECT_TRIES 50 /* × 100 ms: QEMU creates the socket while the domain starts */
+
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
 
 #define FAIL(err, ...)                                                                                      \
         ({                                                                                                  \
@@ -170,12 +173,36 @@ int method_platform_key(struct daemon *d, json_object *params, const int *fds, s
 
 /* ---- the channel ------------------------------------------------------- */
 
+/* One per VM instance (one start), in d->channels: the registry, guarded by
+ * d->lock.  A stop, a new start of the same name or tvamd's shutdown
+ * revokes it (and shuts its socket down): from then on the thread answers
+ * nothing and ends; the thread that serves a new instance is a new one. */
 struct channel {
         struct daemon *d;
+        struct channel *next;
         char name[VIRT_NAME_MAX + 1];
         char identity[MANIFEST_IDENTITY_MAX];
         char path[108];
+        /* The socket of this instance's QEMU: a reconnect goes only to the
+         * same socket.  A new QEMU binding the path makes a new inode, but
+         * the number of a freed one may come back: its change time (the
+         * bind) tells them apart. */
+        struct stat sock;
+        pthread_t thread;
+        int fd;       /* -1 unless connected; d->lock */
+        bool revoked; /* d->lock */
+        bool done;    /* the thread is past its last use of the lock; d->lock */
+        /* Rate limit of ENDORSE (token bucket) and the reset back-off: this
+         * thread's only. */
+        double tokens, refill_at;
+        unsigned limited;
+        unsigned backoff_ms;
 };
+
+#define ENDORSE_BURST 3
+#define ENDORSE_INTERVAL_S 5.0
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
 
 static int run_dir(struct daemon *d, char *buf, size_t size)
 {
@@ -209,31 +236,74 @@ int daemon_channel_paths(struct daemon *d, const char *name, char endorse[108], 
                 return -ENAMETOOLONG;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        /* A socket left by a VM that is gone would make QEMU's bind fail. */
-        (void)unlink(endorse);
-        (void)unlink(tls);
         return 0;
 }
 
-static int channel_connect(const char *path)
+void daemon_channel_clear(const char *endorse, const char *tls)
+{
+        /* A socket left by a VM that is gone would make QEMU's bind fail.
+         * Only for a VM known not to run: the sockets of a running one are
+         * its live channel (apps.c calls this after app_open()). */
+        (void)unlink(endorse);
+        (void)unlink(tls);
+}
+
+static bool channel_revoked(struct channel *ch)
+{
+        bool revoked;
+
+        pthread_mutex_lock(&ch->d->lock);
+        revoked = ch->revoked;
+        pthread_mutex_unlock(&ch->d->lock);
+        return revoked;
+}
+
+/* Sleep MS milliseconds, or less if the channel is revoked meanwhile. */
+static void channel_sleep(struct channel *ch, unsigned ms)
+{
+        for (unsigned t = 0; t < ms && !channel_revoked(ch); t += 100)
+                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+               a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Connect to this instance's socket: the first time to whatever QEMU
+ * created at the path (tvamd removed stale sockets before starting it), on
+ * a reconnect only to the socket of that first connection (same inode). */
+static int channel_connect(struct channel *ch, bool first)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int r = -ENOENT;
 
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        for (int i = 0; i < CONNECT_TRIES; i++) {
-                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return -errno;
-                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-                        return fd;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ch->path);
+        for (int i = 0; i < CONNECT_TRIES && !channel_revoked(ch); i++) {
+                _cleanup_close_ int fd = -1;
+                struct stat before, after;
+
+                if (stat(ch->path, &before) == 0) {
+                        if (!first && !same_file(&before, &ch->sock))
+                                return -ESTALE; /* another QEMU's socket */
+                        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                        if (fd < 0)
+                                return -errno;
+                        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                                /* The path may have been replaced between stat and connect. */
+                                if (stat(ch->path, &after) < 0 || !same_file(&after, &before))
+                                        return -ESTALE;
+                                ch->sock = before;
+                                return TAKE_FD(fd);
+                        }
+                }
                 r = -errno;
-                close(fd);
                 if (r != -ENOENT && r != -ECONNREFUSED)
                         break;
                 nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
-        return r;
+        return channel_revoked(ch) ? -ECANCELED : r;
 }
 
 static int send_error(int fd, int err, const char *reason)
@@ -242,37 +312,18 @@ static int send_error(int fd, int err, const char *reason)
         return vmchan_send(fd, VMCHAN_ERROR, buf, vmchan_error_build(err, reason, buf));
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
-
-/* Serial number (hex) and SHA-256 fingerprint of an issued certificate, for
- * the log: public data only. */
-static void describe_cert(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fp[65])
-{
-        _cleanup_(X509_freep) X509 *x = NULL;
-        const unsigned char *p = der;
-        uint8_t md[32];
-        BIGNUM *bn;
-        char *hex;
-
-        snprintf(serial, serial_size, "?");
-        fp[0] = '\0';
-        if (digest_buffer(DIGEST_SHA256, der, size, md) == 0)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(fp + 2 * i, 3, "%02x", md[i]);
-        x = d2i_X509(NULL, &p, (long)size);
-        if (!x || !(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)))
-                return;
-        hex = BN_bn2hex(bn);
-        if (hex)
-                snprintf(serial, serial_size, "%s", hex);
-        OPENSSL_free(hex);
-        BN_free(bn);
-}
+/* What the guest is told: a fixed reason per class of refusal; the detail
+ * (errno text, PCR numbers, TPM errors) stays in tvamd's log. */
+#define REASON_CSR "refused: invalid certification request (form or self-signature)"
+#define REASON_MODE "refused: not in Application Mode"
+#define REASON_STATE "refused: platform not in its trusted state"
+#define REASON_INTERNAL "internal error"
 
 /* ENDORSE: check → issue (under the daemon lock) → log.  On refusal the
- * reason goes to MESSAGE and nothing is issued. */
+ * detail goes to MESSAGE, the guest's reason to *RET_REASON, and nothing is
+ * issued. */
 static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint8_t **ret_der, size_t *ret_size,
-        char *message, size_t message_size)
+        const char **ret_reason, char *message, size_t message_size)
 {
         struct daemon *d = ch->d;
         _cleanup_free_ uint8_t *spki = NULL;
@@ -283,18 +334,37 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
         size_t spki_size;
         int r;
 
+        *ret_reason = REASON_INTERNAL;
         r = attest_csr_check(csr, csr_size, &spki, &spki_size, error, sizeof(error));
-        if (r < 0)
+        if (r < 0) {
+                *ret_reason = REASON_CSR;
                 return FAIL(r, "certification request refused: %s", error);
+        }
 
         pthread_mutex_lock(&d->lock);
-        r = daemon_attest_tpm(d, &tpm, message, message_size);
+        if (ch->revoked) {
+                /* The VM instance this thread served is gone: its identity
+                 * must not be signed for whoever holds the socket now. */
+                pthread_mutex_unlock(&d->lock);
+                return -ECANCELED;
+        }
+        /* The SRK as cached in the context (provisioned once, not on every
+         * request: a guest must not make the TPM work for nothing). */
+        r = daemon_tpm(d, &tpm);
+        if (r < 0)
+                FAIL(r, "cannot reach the TPM (%s): %s", d->tcti, strerror(-r));
+        else if ((r = tpm_srk_provision(tpm, NULL)) < 0)
+                FAIL(r, "cannot provision the SRK: %s", strerror(-r));
         if (r < 0)
                 goto out;
         r = mode_get(tpm, &mode);
-        if (r < 0 || mode != MODE_APPLICATION) {
-                r = FAIL(r < 0 ? r : -EPERM, "the platform is not in Application Mode (PCR %d): no endorsement",
-                        MODE_PCR);
+        if (r < 0) {
+                r = FAIL(r, "cannot read PCR %d (the platform's mode): %s; no endorsement", MODE_PCR, strerror(-r));
+                goto out;
+        }
+        if (mode != MODE_APPLICATION) {
+                *ret_reason = REASON_MODE;
+                r = FAIL(-EPERM, "the platform is not in Application Mode (PCR %d): no endorsement", MODE_PCR);
                 goto out;
         }
         r = daemon_platform_key(d, tpm, false, message, message_size);
@@ -302,6 +372,8 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                 goto out;
         r = attest_endorse(tpm, d->state_dir, spki, spki_size, ch->name, ch->identity, CERT_VALIDITY_DAYS, ret_der,
                 ret_size);
+        if (r == -EPERM)
+                *ret_reason = REASON_STATE;
         if (r == -EPERM) {
                 int pcr = moved_pcr(d, tpm);
                 if (pcr >= 0)
@@ -314,7 +386,7 @@ static int endorse(struct channel *ch, const uint8_t *csr, size_t csr_size, uint
                 FAIL(r, "the platform key could not sign: %s", strerror(-r));
         if (r < 0)
                 goto out;
-        describe_cert(*ret_der, *ret_size, serial, sizeof(serial), fp);
+        crypto_cert_describe(*ret_der, *ret_size, serial, sizeof(serial), fp);
         log_info("VM '%s': ENDORSE issued certificate serial %s, subject CN=%s, identity %s, sha256 %s", ch->name,
                 serial, ch->name, ch->identity, fp);
         if (asprintf(&fields, "\"name\":\"%s\",\"identity\":\"%s\",\"serial\":\"%s\",\"sha256\":\"%s\"", ch->name,
@@ -335,8 +407,32 @@ out:
         return r;
 }
 
-/* Serve one connection until QEMU closes it (-ECONNRESET: the VM is gone)
- * or the guest breaks the framing (-EPROTO: reconnect). */
+/* The token bucket: ENDORSE_BURST requests, then one per
+ * ENDORSE_INTERVAL_S.  Refusals are logged once per run, then counted. */
+static bool rate_allow(struct channel *ch)
+{
+        double now = monotonic_s();
+
+        ch->tokens += (now - ch->refill_at) / ENDORSE_INTERVAL_S;
+        if (ch->tokens > ENDORSE_BURST)
+                ch->tokens = ENDORSE_BURST;
+        ch->refill_at = now;
+        if (ch->tokens >= 1.0) {
+                ch->tokens -= 1.0;
+                if (ch->limited > 1)
+                        log_warning("VM '%s': %u ENDORSE requests were rate limited", ch->name, ch->limited);
+                ch->limited = 0;
+                return true;
+        }
+        if (ch->limited++ == 0)
+                log_warning("VM '%s': ENDORSE rate limited (%d at once, then one per %.0f s); further refusals "
+                            "are counted", ch->name, ENDORSE_BURST, ENDORSE_INTERVAL_S);
+        return false;
+}
+
+/* Serve one connection until QEMU closes it (-ECONNRESET: the VM is gone),
+ * the channel is revoked (-ECANCELED) or the guest breaks the framing
+ * (-EPROTO: reconnect after a back-off). */
 static int serve(struct channel *ch, int fd)
 {
         for (;;) {
@@ -344,6 +440,7 @@ static int serve(struct channel *ch, int fd)
                 _cleanup_free_ uint8_t *payload = NULL, *der = NULL;
                 struct vmchan_header hdr;
                 char message[VMCHAN_REASON_MAX];
+                const char *reason;
                 size_t der_size = 0;
                 int r;
 
@@ -367,14 +464,23 @@ static int serve(struct channel *ch, int fd)
                 }
                 switch (hdr.type) {
                 case VMCHAN_GET_ID:
-                        log_info("VM '%s': GET-ID answered (%s)", ch->name, ch->identity);
+                        if (channel_revoked(ch))
+                                return -ECANCELED;
+                        log_debug("VM '%s': GET-ID answered (%s)", ch->name, ch->identity);
                         r = vmchan_send(fd, VMCHAN_ID, ch->identity, strlen(ch->identity));
                         break;
                 case VMCHAN_ENDORSE:
-                        r = endorse(ch, payload, hdr.length, &der, &der_size, message, sizeof(message));
+                        if (!rate_allow(ch)) {
+                                r = send_error(fd, EAGAIN, "refused: rate limited");
+                                break;
+                        }
+                        r = endorse(ch, payload, hdr.length, &der, &der_size, &reason, message,
+                                sizeof(message));
+                        if (r == -ECANCELED)
+                                return r;
                         if (r < 0) {
                                 log_warning("VM '%s': ENDORSE refused: %s", ch->name, message);
-                                r = send_error(fd, r, message);
+                                r = send_error(fd, r, reason);
                         } else
                                 r = vmchan_send(fd, VMCHAN_CERTIFICATE, der, der_size);
                         break;
@@ -390,46 +496,109 @@ static int serve(struct channel *ch, int fd)
 static void *channel_thread(void *arg)
 {
         struct channel *ch = arg;
+        struct daemon *d = ch->d;
 
-        for (;;) {
-                _cleanup_close_ int fd = channel_connect(ch->path);
-                int r;
+        for (bool first = true;; first = false) {
+                int fd = channel_connect(ch, first), r;
 
                 if (fd < 0) {
                         log_debug_errno(fd, "VM '%s': ENDORSE channel %s gone", ch->name, ch->path);
                         break;
                 }
-                r = serve(ch, fd);
+                pthread_mutex_lock(&d->lock);
+                ch->fd = fd; /* for a revocation's shutdown() */
+                r = ch->revoked ? -ECANCELED : 0;
+                pthread_mutex_unlock(&d->lock);
+                if (r == 0)
+                        r = serve(ch, fd);
+                pthread_mutex_lock(&d->lock);
+                ch->fd = -1;
+                close(fd);
+                pthread_mutex_unlock(&d->lock);
                 if (r != -EPROTO) {
                         log_debug_errno(r, "VM '%s': ENDORSE channel closed", ch->name);
                         break;
                 }
+                /* A guest that keeps breaking the framing waits longer each time. */
+                channel_sleep(ch, ch->backoff_ms);
+                ch->backoff_ms = MIN(ch->backoff_ms * 2, BACKOFF_MAX_MS);
         }
-        free(ch);
+        if (ch->limited > 1)
+                log_warning("VM '%s': %u ENDORSE requests were rate limited", ch->name, ch->limited);
+        pthread_mutex_lock(&d->lock);
+        ch->done = true;
+        pthread_mutex_unlock(&d->lock);
         return NULL;
+}
+
+/* Join and free the threads that ended (d->lock held: a done thread does
+ * not take the lock again, so joining it cannot deadlock). */
+static void channels_reap(struct daemon *d)
+{
+        for (struct channel **p = &d->channels; *p;) {
+                struct channel *ch = *p;
+                if (!ch->done) {
+                        p = &ch->next;
+                        continue;
+                }
+                (void)pthread_join(ch->thread, NULL);
+                *p = ch->next;
+                free(ch);
+        }
+}
+
+void daemon_channel_revoke(struct daemon *d, const char *name)
+{
+        for (struct channel *ch = d->channels; ch; ch = ch->next)
+                if (!name || strcmp(ch->name, name) == 0) {
+                        ch->revoked = true;
+                        if (ch->fd >= 0)
+                                (void)shutdown(ch->fd, SHUT_RDWR);
+                }
+}
+
+void daemon_channels_stop(struct daemon *d)
+{
+        pthread_mutex_lock(&d->lock);
+        daemon_channel_revoke(d, NULL);
+        pthread_mutex_unlock(&d->lock);
+        /* Without the lock: a thread may be waiting for it. */
+        for (struct channel *ch = d->channels; ch; ch = ch->next)
+                (void)pthread_join(ch->thread, NULL);
+        while (d->channels) {
+                struct channel *ch = d->channels;
+                d->channels = ch->next;
+                free(ch);
+        }
 }
 
 int daemon_channel_start(struct daemon *d, const char *name, const char *identity, const char *path)
 {
-        struct channel *ch = calloc(1, sizeof(*ch));
-        pthread_attr_t attr;
-        pthread_t t;
+        _cleanup_free_ struct channel *ch = NULL;
+        sigset_t all, old;
         int r;
 
+        if (strlen(name) > VIRT_NAME_MAX || strlen(identity) >= MANIFEST_IDENTITY_MAX || strlen(path) >= 108)
+                return -ENAMETOOLONG;
+        ch = calloc(1, sizeof(*ch));
         if (!ch)
                 return -ENOMEM;
-        ch->d = d;
+        *ch = (struct channel){ .d = d, .fd = -1, .tokens = ENDORSE_BURST, .refill_at = monotonic_s(),
+                .backoff_ms = BACKOFF_MIN_MS };
         snprintf(ch->name, sizeof(ch->name), "%s", name);
         snprintf(ch->identity, sizeof(ch->identity), "%s", identity);
         snprintf(ch->path, sizeof(ch->path), "%s", path);
-        /* Detached: it ends by itself when the VM's QEMU closes the socket;
-         * joining it from stop (under d->lock) could deadlock with an ENDORSE
-         * waiting for that lock. */
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&t, &attr, channel_thread, ch);
-        pthread_attr_destroy(&attr);
+        channels_reap(d);
+        /* A previous instance's thread must not serve this one. */
+        daemon_channel_revoke(d, name);
+        /* Signals go to the main thread only (its poll() sees SIGTERM). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = -pthread_create(&ch->thread, NULL, channel_thread, ch);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
-                free(ch);
-        return r;
+                return r;
+        ch->next = d->channels;
+        d->channels = TAKE_PTR(ch);
+        return 0;
 }

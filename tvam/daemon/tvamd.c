@@ -47,6 +47,62 @@
 
 static volatile sig_atomic_t terminate;
 
+#if TVAM_TEST_HOOKS
+/* Identity as tvamd records it: "verity:" or "sha256:" and 64 hex digits. */
+static bool identity_valid(const char *s)
+{
+        const char *hex = strncmp(s, "verity:", 7) == 0 ? s + 7 : strncmp(s, "sha256:", 7) == 0 ? s + 7 : NULL;
+
+        return hex && strlen(hex) == 64 && strspn(hex, "0123456789abcdef") == 64;
+}
+
+/* TESTS ONLY (meson -Dtest_hooks=true; never in the base image):
+ * $TVAM_TEST_VM_CHANNEL = "NAME IDENTITY PATH": serve the ENDORSE channel of
+ * a pretend VM whose "QEMU" listens on PATH, so the daemon side is tested
+ * against a TPM without libvirt (tests/attest/daemon-channel.sh).  Every
+ * field is checked; nothing is truncated. */
+struct test_channel {
+        char buf[512];
+        const char *name, *identity, *path; /* in buf; NULL: no hook */
+};
+
+static int test_vm_channel_parse(struct test_channel *t)
+{
+        const char *env = getenv("TVAM_TEST_VM_CHANNEL");
+        char *name, *identity, *path, *extra, *save = NULL, *buf = t->buf;
+
+        if (!env || !*env)
+                return 0;
+        if (strlen(env) >= sizeof(t->buf))
+                return log_error_errno(-EINVAL, "TVAM_TEST_VM_CHANNEL is too long");
+        strcpy(buf, env);
+        name = strtok_r(buf, " ", &save);
+        identity = strtok_r(NULL, " ", &save);
+        path = strtok_r(NULL, " ", &save);
+        extra = strtok_r(NULL, " ", &save);
+        if (!name || !identity || !path || extra || !manifest_name_valid(name) || !identity_valid(identity) ||
+                path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+                return log_error_errno(-EINVAL, "Invalid TVAM_TEST_VM_CHANNEL (want NAME IDENTITY /PATH)");
+        t->name = name, t->identity = identity, t->path = path;
+        return 0;
+}
+
+static int test_vm_channel_start(struct daemon *d, const struct test_channel *t)
+{
+        int r;
+
+        if (!t->name)
+                return 0;
+        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", t->name, t->path);
+        pthread_mutex_lock(&d->lock);
+        r = daemon_channel_start(d, t->name, t->identity, t->path);
+        pthread_mutex_unlock(&d->lock);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the pretend VM's channel");
+        return 0;
+}
+#endif
+
 static void on_signal(int sig)
 {
         (void)sig;
@@ -306,6 +362,9 @@ int main(int argc, char **argv)
         const char *launch_pcrs = DEFAULT_LAUNCH_PCRS, *stop_command = DEFAULT_SSHD_STOP_COMMAND;
         struct sigaction sa = { .sa_handler = on_signal };
         int listen_fd, c;
+#if TVAM_TEST_HOOKS
+        struct test_channel test_channel = {};
+#endif
 
         log_set_program_name("tvamd");
         log_parse_environment();
@@ -381,6 +440,10 @@ int main(int argc, char **argv)
                         log_warning("TEST HOOK: dying after import step '%s'", crash);
                 }
         }
+#if TVAM_TEST_HOOKS
+        if (test_vm_channel_parse(&test_channel) < 0)
+                return 2;
+#endif
         if (geteuid() != 0)
                 log_warning("Not running as root: the TPM, LVM and device-mapper will refuse most operations");
 
@@ -408,23 +471,10 @@ int main(int argc, char **argv)
         }
         update_mode_init(&d);
 
-        {
-                /* TESTS ONLY: $TVAM_TEST_VM_CHANNEL = "NAME IDENTITY PATH":
-                 * serve the ENDORSE channel of a pretend VM whose "QEMU"
-                 * listens on PATH, so the daemon side is tested against a
-                 * TPM without libvirt (tests/attest/daemon-channel.sh). */
-                const char *ch = getenv("TVAM_TEST_VM_CHANNEL");
-                char name[65], identity[81], path[108];
-                if (ch && *ch) {
-                        if (sscanf(ch, "%64s %80s %107s", name, identity, path) != 3) {
-                                log_error("Invalid TVAM_TEST_VM_CHANNEL '%s'", ch);
-                                return 2;
-                        }
-                        log_warning("TEST HOOK: ENDORSE channel of pretend VM '%s' on %s", name, path);
-                        if (daemon_channel_start(&d, name, identity, path) < 0)
-                                return 1;
-                }
-        }
+#if TVAM_TEST_HOOKS
+        if (test_vm_channel_start(&d, &test_channel) < 0)
+                return 2;
+#endif
         log_info("listening on %s (state in %s, TPM %s)", d.socket_path, d.state_dir, d.tcti);
         notify_ready();
 
@@ -455,8 +505,8 @@ int main(int argc, char **argv)
         }
 
         log_info("shutting down");
-        /* VM channel threads (endorse.c) stop at the lock: they end with
-         * the process. */
+        /* The VM channel threads (endorse.c) end before what they use goes. */
+        daemon_channels_stop(&d);
         pthread_mutex_lock(&d.lock);
         close(listen_fd);
         (void)unlink(d.socket_path);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tvam/shared/clock.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/macro.h"
 
@@ -52,13 +53,6 @@ struct ring {
         int direct_fd; /* O_DIRECT descriptor of the same device, or -1 */
         off_t offset;  /* where the next buffer goes (direct mode only) */
 };
-
-static double now_seconds(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int pwrite_all(int fd, const uint8_t *p, size_t size, off_t offset)
 {
@@ -242,7 +236,7 @@ static int read_and_hash(int in_fd, struct ring *g, struct digest_ctx *ctx,
                 progress->bytes_done += (uint64_t)n;
 
                 if (o->progress) {
-                        double now = now_seconds();
+                        double now = monotonic_s();
                         if (progress->bytes_done >= next_report || now >= next_time) {
                                 progress->seconds = now - start;
                                 r = o->progress(progress, o->userdata);
@@ -263,7 +257,7 @@ int image_stream_copy(int in_fd, int out_fd, const struct image_stream_options *
         struct image_stream_progress progress = {};
         struct ring g = {.out_fd = out_fd, .direct_fd = -1};
         pthread_t writer;
-        double start = now_seconds();
+        double start = monotonic_s();
         int r, w;
 
         assert(in_fd >= 0 && out_fd >= 0 && ret_digest);
@@ -314,7 +308,7 @@ int image_stream_copy(int in_fd, int out_fd, const struct image_stream_options *
         if (r < 0)
                 return r;
         if (o.progress) {
-                progress.seconds = now_seconds() - start;
+                progress.seconds = monotonic_s() - start;
                 r = o.progress(&progress, o.userdata);
                 if (r < 0)
                         return r;

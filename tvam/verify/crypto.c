@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "tvam/shared/digest.h"
+#include "tvam/shared/hex.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
@@ -775,6 +776,29 @@ int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r_b
         return 0;
 }
 
+void crypto_cert_describe(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fingerprint[65])
+{
+        _cleanup_(X509_freep) X509 *x = NULL;
+        _cleanup_(BN_freep) BIGNUM *bn = NULL;
+        _cleanup_free_ char *fp = NULL;
+        uint8_t md[32];
+        char *hex;
+
+        snprintf(serial, serial_size, "?");
+        fingerprint[0] = '\0';
+        if (digest_buffer(DIGEST_SHA256, der, size, md) == 0 && hex_encode(md, sizeof(md), &fp) == 0)
+                snprintf(fingerprint, 65, "%s", fp);
+        x = x509_from_der(der, size);
+        if (!x || !(bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL))) {
+                ERR_clear_error();
+                return;
+        }
+        hex = BN_bn2hex(bn);
+        if (hex)
+                snprintf(serial, serial_size, "%s", hex);
+        OPENSSL_free(hex);
+}
+
 int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issuer, char *ret_identity,
         size_t identity_size)
 {
@@ -796,6 +820,15 @@ int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issue
                 ERR_clear_error();
                 return -EPERM;
         }
+        /* RFC 5280 §4.1.2.5: valid now (X509_cmp_current_time: -1 for a
+         * time at or before now, 1 after, 0 on error). */
+        if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0 ||
+                X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
+                return -EKEYEXPIRED;
+        /* §4.2.1.3, §4.2.1.9: a TLS end-entity key, not a CA. */
+        if (!(X509_get_extension_flags(x) & EXFLAG_KUSAGE) || !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE) ||
+                !(X509_get_extension_flags(x) & EXFLAG_BCONS) || X509_check_ca(x) != 0)
+                return -EKEYREJECTED;
         idx = X509_get_ext_by_OBJ(x, oid, -1);
         if (idx < 0)
                 return -ENOENT;

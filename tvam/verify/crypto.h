@@ -103,7 +103,15 @@ int crypto_cert_tbs(const uint8_t *spki, size_t spki_size, const char *subject_c
 int crypto_cert_assemble(const uint8_t *tbs, size_t tbs_size, const uint8_t *r, size_t r_size, const uint8_t *s,
         size_t s_size, uint8_t **ret, size_t *ret_size);
 
-/* Verify certificate DER's signature with ISSUER and return its identity
- * extension.  -EPERM bad signature, -ENOENT no identity extension. */
+/* Verify certificate DER's signature with ISSUER, that it is valid now, has
+ * keyUsage digitalSignature and basicConstraints CA:FALSE, and return its
+ * identity extension.  -EPERM bad signature, -EKEYEXPIRED outside its
+ * validity, -EKEYREJECTED wrong key usage or a CA, -ENOENT no identity
+ * extension. */
 int crypto_cert_verify(const uint8_t *der, size_t size, struct crypto_key *issuer, char *ret_identity,
         size_t identity_size);
+
+/* For a log line (public data only): certificate DER's serial number in
+ * upper-case hex ("?" if it does not parse) and its SHA-256 fingerprint in
+ * lower-case hex ("" if it cannot be computed). */
+void crypto_cert_describe(const uint8_t *der, size_t size, char *serial, size_t serial_size, char fingerprint[65]);

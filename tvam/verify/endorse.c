@@ -96,6 +96,12 @@ int verify_vm_certificate(const uint8_t *der, size_t size, struct crypto_key *pl
         r = crypto_cert_verify(der, size, platform_key, identity, sizeof(identity));
         if (r == -EPERM)
                 return refuse(error, error_size, "the VM certificate is not signed by the certified platform key");
+        if (r == -EKEYEXPIRED)
+                return refuse(error, error_size, "the VM certificate is expired or not yet valid");
+        if (r == -EKEYREJECTED)
+                return refuse(error, error_size,
+                        "the VM certificate is not an end-entity signing certificate (keyUsage digitalSignature, "
+                        "CA:FALSE)");
         if (r == -ENOENT)
                 return refuse(error, error_size, "the VM certificate has no TVAM identity extension");
         if (r < 0)

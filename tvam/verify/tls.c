@@ -39,8 +39,8 @@ static int check_peer(X509_STORE_CTX *store, void *arg)
 {
         struct peer_check *pc = arg;
         X509 *leaf = X509_STORE_CTX_get0_cert(store);
-        unsigned char *der = NULL, md[32];
-        unsigned md_len = 0;
+        unsigned char *der = NULL;
+        char serial[80];
         int n, r;
 
         pc->verdict = 0;
@@ -48,9 +48,7 @@ static int check_peer(X509_STORE_CTX *store, void *arg)
                 snprintf(pc->error, sizeof(pc->error), "the peer sent no certificate");
                 return 0;
         }
-        if (X509_digest(leaf, EVP_sha256(), md, &md_len) == 1 && md_len == 32)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(pc->fingerprint + 2 * i, 3, "%02x", md[i]);
+        crypto_cert_describe(der, (size_t)n, serial, sizeof(serial), pc->fingerprint);
         r = verify_vm_certificate(der, (size_t)n, pc->platform_key, pc->m, pc->identity, sizeof(pc->identity),
                 pc->error, sizeof(pc->error));
         OPENSSL_free(der);

@@ -12,7 +12,7 @@
  *   tvam-verify export-quote    --evidence FILE --dir DIR
  *   tvam-verify verify-vm-cert  (verify's options) --certify FILE --cert DER
  *   tvam-verify tls-connect     (verify's options) --certify FILE --socket PATH
- *                               [--message TEXT]
+ *                               [--message-file FILE]
  *
  * Exit status of verify: 0 trusted, 1 untrusted, 2 the verification could
  * not run (usage, unreadable files).
@@ -29,6 +29,7 @@
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/log.h"
+#include "tvam/shared/secret.h"
 #include "tvam/verify/json-util.h"
 #include "tvam/verify/manifest.h"
 #include "tvam/verify/tls.h"
@@ -42,7 +43,7 @@
 
 struct args {
         const char *ca, *intermediate, *request, *challenge, *pending, *response, *enrolled, *nonce, *manifest,
-                *manifest_sig, *admin_key, *evidence, *dir, *certify, *cert, *socket, *message;
+                *manifest_sig, *admin_key, *evidence, *dir, *certify, *cert, *socket, *message_file;
         bool json;
 };
 
@@ -79,7 +80,8 @@ static void help(void)
                "  --certify FILE        platform key certification (TPM2_Certify by the AK)\n"
                "  --cert FILE           VM certificate (DER)\n"
                "  --socket PATH         tls-connect: the host socket of the VM's TLS port\n"
-               "  --message TEXT        tls-connect: what to send (default: a greeting)\n"
+               "  --message-file FILE   tls-connect: what to send, read from FILE (not the command\n"
+               "                        line: it may be a secret; default: a greeting)\n"
                "  --json                print the verdict as JSON\n"
                "  -h, --help            this help\n");
 }
@@ -89,7 +91,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         enum {
                 ARG_CA = 0x100, ARG_INTERMEDIATE, ARG_REQUEST, ARG_CHALLENGE, ARG_PENDING, ARG_RESPONSE,
                 ARG_ENROLLED, ARG_NONCE, ARG_MANIFEST, ARG_MANIFEST_SIG, ARG_ADMIN_KEY, ARG_EVIDENCE, ARG_DIR,
-                ARG_JSON, ARG_CERTIFY, ARG_CERT, ARG_SOCKET, ARG_MESSAGE,
+                ARG_JSON, ARG_CERTIFY, ARG_CERT, ARG_SOCKET, ARG_MESSAGE_FILE, ARG_MESSAGE,
         };
         static const struct option options[] = {
                 { "ca", required_argument, NULL, ARG_CA },
@@ -109,6 +111,10 @@ static int parse_args(int argc, char **argv, struct args *a)
                 { "certify", required_argument, NULL, ARG_CERTIFY },
                 { "cert", required_argument, NULL, ARG_CERT },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "message-file", required_argument, NULL, ARG_MESSAGE_FILE },
+                /* Removed (a message on the command line is visible to every
+                 * user): named so that getopt does not take "--message" for
+                 * an abbreviation of --message-file. */
                 { "message", required_argument, NULL, ARG_MESSAGE },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -134,7 +140,11 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case ARG_CERTIFY: a->certify = optarg; break;
                 case ARG_CERT: a->cert = optarg; break;
                 case ARG_SOCKET: a->socket = optarg; break;
-                case ARG_MESSAGE: a->message = optarg; break;
+                case ARG_MESSAGE_FILE: a->message_file = optarg; break;
+                case ARG_MESSAGE:
+                        log_error("--message was removed (the command line is no place for a secret): use "
+                                  "--message-file FILE");
+                        return -EINVAL;
                 case 'h': help(); exit(0);
                 default: return -EINVAL;
                 }
@@ -401,6 +411,41 @@ static int cmd_verify(const struct args *a)
         return print_verdict(a, &res);
 }
 
+/* The message for the VM: from a file (it may be a secret: never argv),
+ * wiped when done. */
+#define MESSAGE_MAX 4096
+struct message {
+        uint8_t *buf;
+        size_t size;
+        const char *text;
+};
+
+static void message_freep(struct message *m)
+{
+        erase_and_free(m->buf, m->size);
+        *m = (struct message){};
+}
+
+static int message_load(const char *path, struct message *ret)
+{
+        uint8_t *buf = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file(path, MESSAGE_MAX, &buf, &size);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the message %s: %s", path, strerror(-r));
+        if (size > 0 && buf[size - 1] == '\n') /* one trailing newline is not part of it */
+                buf[--size] = '\0';
+        if (size == 0 || memchr(buf, 0, size)) {
+                erase_and_free(buf, size);
+                log_error("The message in %s must be non-empty text without NUL bytes", path);
+                return -EINVAL;
+        }
+        *ret = (struct message){ .buf = buf, .size = size + 1, .text = (const char *)buf };
+        return 0;
+}
+
 /* tls-connect: trusted evidence → platform key certified by the enrolled AK
  * and bound to the attested PCR values → TLS 1.3 with the VM, whose
  * certificate must be that key's and name a manifest application
@@ -413,7 +458,8 @@ static int cmd_tls_connect(const struct args *a)
         struct inputs in;
         struct verify_result res;
         struct pcr_bank state;
-        char error[512] = "", identity[1100], fp[65], reply[VERIFY_TLS_REPLY_MAX];
+        char error[512] = "", identity[1100], fp[65], reply[VERIFY_TLS_REPLY_MAX] = "";
+        _cleanup_(message_freep) struct message msg = {};
         int r;
 
         if (need(a->certify, "--certify") < 0 || need(a->socket, "--socket") < 0)
@@ -440,7 +486,14 @@ static int cmd_tls_connect(const struct args *a)
         }
         if (r < 0)
                 goto error;
-        r = verify_tls_session(a->socket, pk, in.m, a->message ? a->message : "hello from the verifier", identity,
+        if (a->message_file) {
+                r = message_load(a->message_file, &msg);
+                if (r < 0) {
+                        inputs_done(&in);
+                        return EXIT_ERROR;
+                }
+        }
+        r = verify_tls_session(a->socket, pk, in.m, msg.text ? msg.text : "hello from the verifier", identity,
                 sizeof(identity), fp, reply, sizeof(reply), error, sizeof(error));
         inputs_done(&in);
         if (r == -EPERM) {
@@ -455,6 +508,8 @@ static int cmd_tls_connect(const struct args *a)
                "certificate -> reference manifest\n",
                 identity, fp);
         printf("received: %s\n", reply);
+        fflush(stdout);
+        explicit_bzero(reply, sizeof(reply)); /* what the VM said may be a secret too */
         return 0;
 error:
         inputs_done(&in);
