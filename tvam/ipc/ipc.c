@@ -16,6 +16,25 @@
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/macro.h"
 
+/* write_all() with MSG_NOSIGNAL: a peer that closed (tvamd refusing a
+ * client before reading its request, a client gone) is -EPIPE, never a
+ * SIGPIPE that kills the process (seen as tvamctl exiting 141 when tvamd
+ * refused a non-root client between our header and our body). */
+static int send_all(int sock, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = send(sock, buf, len, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                buf += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
 int ipc_send(int sock, json_object *msg, const int *fds, size_t n_fds)
 {
         const char *text;
@@ -67,11 +86,11 @@ int ipc_send(int sock, json_object *msg, const int *fds, size_t n_fds)
         }
         if (sent < sizeof(header)) {
                 /* A partial header write on a stream socket: finish it. */
-                int r = write_all(sock, header + sent, sizeof(header) - sent);
+                int r = send_all(sock, (const char *)header + sent, sizeof(header) - sent);
                 if (r < 0)
                         return r;
         }
-        return write_all(sock, text, len);
+        return send_all(sock, text, len);
 }
 
 static void close_fds(int *fds, size_t n)
