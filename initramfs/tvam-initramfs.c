@@ -3,11 +3,18 @@
  * tvam-initramfs — the measuring and unsealing steps of the TVAM initramfs
  * (docs/base-system.md), called by scripts/tvam:
  *
- *   tvam-initramfs unlock  [--tcti T] [--read-write] DEVICE [NAME]
+ *   tvam-initramfs unlock  [--tcti T] [--read-write] [--policy FILE] DEVICE [NAME]
  *       Unseal the secret in DEVICE's tvam-tpm2 LUKS2 token (sealed to the
  *       launch PCRs) and map DEVICE read-only as /dev/mapper/NAME (without
  *       NAME: only check that the secret opens the TPM keyslot).
  *       --read-write is for the installer writing the image, never at boot.
+ *       A key re-sealed through the boot policy index (tvamd's policy
+ *       init, docs/update.md) unseals with the states of FILE (tvamd's
+ *       policy.json on the store) that the index holds now.
+ *   tvam-initramfs unseal-check [--tcti T] [--policy FILE] BLOB
+ *       Does the TVAM sealed object in the file BLOB unseal now?  Prints
+ *       "unsealed N bytes (…)" (exit 0) or "refused: …" (exit 3); the secret
+ *       is only counted and wiped.
  *   tvam-initramfs measure [--tcti T] [--event-log F] [--pcr N] [--name base-N]
  *                          [--expect SHA256] DEVICE
  *       Record in the event log F (TCG crypto-agile, tvam/eventlog) and
@@ -67,6 +74,7 @@
 #include "tvam/tpm/tpm-context.h"
 #include "tvam/tpm/tpm-nv.h"
 #include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-policy-file.h"
 #include "tvam/tpm/tpm-seal.h"
 #include "tvam/tpm/tpm-srk.h"
 
@@ -74,6 +82,8 @@
 #define EXIT_MISMATCH 3
 #define SRK_HANDLE 0x81000001u
 #define PATCH_COUNT_MAX 64u
+/* tvamd's state on the store volume, as the initramfs mounts it */
+#define DEFAULT_POLICY_FILE "/run/tvam/store/tvamd/policy.json"
 
 static const char *arg_tcti = NULL;
 
@@ -193,14 +203,23 @@ static int cmd_measure(const char *device, unsigned pcr, const char *expect, con
         return EXIT_SUCCESS;
 }
 
-/* The boot path: token → sealed blob → unseal (PolicyPCR) → secret. */
-static int cmd_unlock(const char *device, const char *name, bool read_write)
+/* The boot path: token → sealed blob → unseal → secret.  The first-boot
+ * enrolment seals with PolicyPCR (the launch PCRs); once tvamd's policy init
+ * re-sealed the key through the boot policy index (docs/update.md), the
+ * branches of the index's PolicyOR come from tvamd's policy.json on the
+ * store (POLICY): the recorded set the index holds now, seen as the boot
+ * class sees it (PCR 14 and 15 still 0). */
+static int cmd_unlock(const char *device, const char *name, bool read_write, const char *policy)
 {
         _cleanup_(tpm_context_freep_) struct tpm_context *tpm = NULL;
         _cleanup_secret_ struct secret *secret = NULL;
         _cleanup_tpm_blob_ struct tpm_blob *blob = NULL;
+        struct tpm_pcr_state states[TPM_POLICY_STATES_MAX];
         struct luks_token token = {};
         struct tpm_unseal_diag diag = {};
+        const char *set = NULL;
+        char why[384] = "";
+        size_t n_states = 0;
         int r;
 
         r = luks_token_read(device, &token);
@@ -213,7 +232,26 @@ static int cmd_unlock(const char *device, const char *name, bool read_write)
 
         if (open_tpm(&tpm) < 0)
                 return EXIT_FAILURE;
-        r = tpm_unseal(tpm, blob, NULL, 0, &diag, &secret);
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                if (blob->nv_index != TPM_NV_BOOT_POLICY_INDEX)
+                        return log_error("The key of %s is sealed through NV index 0x%08x, not the boot policy "
+                                         "index 0x%08x",
+                                       device, blob->nv_index, TPM_NV_BOOT_POLICY_INDEX),
+                               EXIT_FAILURE;
+                r = tpm_policy_file_states(tpm, policy, TPM_SEAL_BOOT, states, &n_states, &set, why, sizeof(why));
+                if (r == -ENOENT)
+                        return log_error("The key of %s is sealed through the boot policy index, but %s is "
+                                         "missing",
+                                       device, policy),
+                               EXIT_FAILURE;
+                if (r < 0)
+                        return log_error_errno(r, "Cannot unseal the key of %s: %s", device,
+                                       why[0] ? why : "policy states unreadable"),
+                               EXIT_FAILURE;
+                log_info("The boot policy index 0x%08x holds the %s set of %s (%zu state%s)",
+                        TPM_NV_BOOT_POLICY_INDEX, set, policy, n_states, n_states == 1 ? "" : "s");
+        }
+        r = tpm_unseal(tpm, blob, states, n_states, &diag, &secret);
         if (r == -EPERM)
                 return log_error("Cannot unseal the key of %s: %s", device,
                                diag.message[0] ? diag.message : "the TPM refused the policy"),
@@ -228,6 +266,59 @@ static int cmd_unlock(const char *device, const char *name, bool read_write)
                 log_info("%s opened %s as /dev/mapper/%s", device, read_write ? "read-write" : "read-only", name);
         else
                 log_info("The unsealed key opens %s", device);
+        return EXIT_SUCCESS;
+}
+
+/* Does the sealed object in BLOB_PATH (a TVAM blob file, e.g. tvamd's
+ * sealed SSH host key) unseal in this state?  The secret is only counted
+ * and wiped.  For the boot's own check and the system test
+ * (usr/lib/tvam/tvam-unseal-check delegates PolicyAuthorizeNV objects
+ * here: tpm2-tools alone cannot rebuild the PolicyOR branches). */
+static int cmd_unseal_check(const char *blob_path, const char *policy)
+{
+        _cleanup_(tpm_context_freep_) struct tpm_context *tpm = NULL;
+        _cleanup_secret_ struct secret *secret = NULL;
+        _cleanup_tpm_blob_ struct tpm_blob *blob = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        struct tpm_pcr_state states[TPM_POLICY_STATES_MAX];
+        struct tpm_unseal_diag diag = {};
+        char why[384] = "";
+        size_t size, n_states = 0;
+        int r, class = -1;
+
+        r = read_full_file(blob_path, TPM_BLOB_SIZE_MAX, &data, &size);
+        if (r >= 0)
+                r = tpm_blob_parse(data, size, &blob);
+        if (r < 0)
+                return log_error_errno(r, "%s is not a readable TVAM sealed object", blob_path), EXIT_USAGE;
+        if (open_tpm(&tpm) < 0)
+                return EXIT_FAILURE;
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                for (int c = 0; c < _TPM_SEAL_CLASS_MAX; c++)
+                        if (tpm_policy_nv_for_class(c).policy_index == blob->nv_index)
+                                class = c;
+                if (class < 0)
+                        return log_error("%s is sealed through NV index 0x%08x, not a TVAM policy index", blob_path,
+                                       blob->nv_index),
+                               EXIT_USAGE;
+                r = tpm_policy_file_states(tpm, policy, class, states, &n_states, NULL, why, sizeof(why));
+                if (r < 0) {
+                        printf("refused: %s\n", why[0] ? why : strerror(-r));
+                        return EXIT_MISMATCH;
+                }
+        }
+        r = tpm_unseal(tpm, blob, states, n_states, &diag, &secret);
+        if (r == -EPERM) {
+                printf("refused: %s\n", diag.message[0] ? diag.message : "the TPM refused the policy");
+                return EXIT_MISMATCH;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot unseal %s", blob_path), EXIT_FAILURE;
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV)
+                printf("unsealed %zu bytes (PolicyAuthorizeNV, %s index 0x%08x)\n", secret->size,
+                        tpm_seal_class_to_string(class), blob->nv_index);
+        else
+                printf("unsealed %zu bytes (PolicyPCR)\n", secret->size);
         return EXIT_SUCCESS;
 }
 
@@ -587,7 +678,12 @@ static int cmd_enrol(const char *device, const char *key_file, uint32_t mask)
 static void help(void)
 {
         printf("Usage: tvam-initramfs [--tcti TCTI] [--event-log FILE] COMMAND ...\n"
-               "  unlock [--read-write] DEVICE [NAME] unseal DEVICE's key, map it (read-only) as NAME\n"
+               "  unlock [--read-write] [--policy FILE] DEVICE [NAME]\n"
+               "                                     unseal DEVICE's key, map it (read-only) as NAME;\n"
+               "                                     FILE: tvamd's policy.json (default\n"
+               "                                     " DEFAULT_POLICY_FILE ")\n"
+               "  unseal-check [--policy FILE] BLOB  does the TVAM sealed object BLOB unseal now?\n"
+               "                                     (exit 0 yes, 3 refused; the secret is wiped)\n"
                "  measure [--pcr N] [--name base-N] [--expect SHA256] DEVICE\n"
                "                                     extend PCR N (14) with the squashfs at DEVICE\n"
                "  patches [--cert PEM] [--nv-floor INDEX] DIR ROOT\n"
@@ -611,10 +707,12 @@ int main(int argc, char **argv)
                 { "enrol-key", required_argument, NULL, 'k' },
                 { "event-log", required_argument, NULL, 'l' },
                 { "name", required_argument, NULL, 'N' },
+                { "policy", required_argument, NULL, 'y' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *expect = NULL, *cert = NULL, *enrol_key = NULL, *log_path = NULL, *name = "base";
+        const char *policy = DEFAULT_POLICY_FILE;
         uint32_t nv_floor = 0;
         bool read_write = false;
         uint32_t mask = 1u << 7;
@@ -660,6 +758,9 @@ int main(int argc, char **argv)
                 case 'c':
                         cert = optarg;
                         break;
+                case 'y':
+                        policy = optarg;
+                        break;
                 case 'n': {
                         char *end;
                         unsigned long v = strtoul(optarg, &end, 0);
@@ -683,7 +784,9 @@ int main(int argc, char **argv)
         if (strcmp(cmd, "measure") == 0 && n == 1)
                 return cmd_measure(args[0], pcr, expect, name, log_path);
         if (strcmp(cmd, "unlock") == 0 && (n == 1 || n == 2))
-                return cmd_unlock(args[0], n == 2 ? args[1] : NULL, read_write);
+                return cmd_unlock(args[0], n == 2 ? args[1] : NULL, read_write, policy);
+        if (strcmp(cmd, "unseal-check") == 0 && n == 1)
+                return cmd_unseal_check(args[0], policy);
         if (strcmp(cmd, "patches") == 0 && n == 2)
                 return cmd_patches(args[0], args[1], cert, nv_floor, pcr, log_path);
         if (strcmp(cmd, "format") == 0 && n == 1)

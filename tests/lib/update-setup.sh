@@ -12,8 +12,9 @@
 #   fail MESSAGE       print MESSAGE and tvamd's log, exit 1
 #   say STEP           a heading in the test's output
 #   ctl ARGS...        tvamctl on $sock
-#   start_tvamd        start tvamd in the background ($pid), wait for its socket;
-#                      variables set on the call (VAR=x start_tvamd) reach it
+#   start_tvamd [ARGS] start tvamd (with ARGS) in the background ($pid), wait for
+#                      its socket; variables set on the call (VAR=x start_tvamd)
+#                      reach it
 #   stop_tvamd         stop it
 #   reset_tpm          stop tvamd if it runs, then an orderly TPM reset
 #   unseal TOKEN       update-tool unseal TOKEN with tvamd's policy.json
@@ -39,7 +40,7 @@ ctl() { "$tvamctl" --socket "$sock" "$@"; }
 
 start_tvamd() {
     "$tvamd" --sshd-stop-command true --ssh-host-key "$w/ssh/ssh_host_ed25519_key" --socket "$sock" --state-dir "$state" --tcti "$TVAM_TEST_TCTI" --launch-pcrs "$launch_pcrs" \
-        >> "$w/tvamd.log" 2>&1 &
+        "$@" >> "$w/tvamd.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do [ -S "$sock" ] && ctl version >/dev/null 2>&1 && return; sleep 0.05; done
     fail "tvamd did not start"

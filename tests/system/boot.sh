@@ -168,7 +168,7 @@ admin_session() {
     step unseal-update-mode sshx /usr/lib/tvam/tvam-unseal-check /run/tvam/store/tvamd/ssh/ssh_host_ed25519_key.sealed
     # The firmware + GRUB event log of this boot replays to the TPM's PCRs
     # (policy init and update prepare refuse otherwise, naming PCR and event).
-    step policy-init sshx 'umask 077; cat > /run/admin.key && tvamctl policy init --admin-key-file /run/admin.key' < "$cache/policy-admin.key"
+    step policy-init sshx 'umask 077; cat > /run/admin.key && tvamctl --json policy init --admin-key-file /run/admin.key' < "$cache/policy-admin.key"
     step policy-diagnose sshx tvamctl policy diagnose
     # A new initrd (the same one with a second, empty cpio appended: a new
     # file for GRUB to measure): the next state is predicted from the real log.
@@ -207,6 +207,9 @@ check "boot 2: ssh login with the pinned key: tvamctl mode status says update" \
 check "boot 2: the sealed SSH key unseals in Update Mode (tpm2-tools; $(section unseal-update-mode))" \
     test "$(result unseal-update-mode)" = 0
 check "boot 2: policy init on the real firmware + GRUB event log" test "$(result policy-init)" = 0
+check "boot 2: policy init re-sealed base-1's key through the boot index and the SSH host key through the Update-Mode index" \
+    jq -e '.result.base_key == "re-sealed through the boot index" and .result.ssh_host_key == "re-sealed through the Update-Mode index"' \
+    <<< "$(section policy-init)"
 check "boot 2: policy diagnose: the TPM is in the authorized state" test "$(result policy-diagnose)" = 0
 check "boot 2: update prepare predicts the next state from the real log (new initrd)" test "$(result update-prepare)" = 0
 section policy-show > "$machine/policy-show.json"
@@ -243,6 +246,8 @@ sed 's/^/# boot 3 /' "$machine/boot3.phases"
 grep -a 'TVAM-REPORT: app-mode' "$machine/boot3.log" | tr -d '\r' | sed 's/^/# boot 3 /'
 appmode() { report "$machine/boot3.log" "app-mode $1"; }
 check "boot 3 reaches Application Mode and its report (exit $rc)" test "$rc" -eq 0
+check "boot 3: base-1's key unsealed through the boot policy index ($(grep -a -m1 'boot policy index' "$machine/boot3.log" | tr -d '\r' | cut -c1-100))" \
+    grep -aq "TVAM: The boot policy index 0x01800a04 holds the authorized set" "$machine/boot3.log"
 check "boot 3: Update Mode first, with the same host key" \
     bash -c "[ '$(report "$machine/boot3.log" mode:)' = update ] && [ '$(fingerprint "$machine/boot3.log")' = '$pinned' ]"
 check "boot 3: the switch came from the timeout ($update_mode_timeout s without a login)" \
@@ -255,7 +260,7 @@ check "boot 3: the host can no longer log in (ssh exit $(cut -d' ' -f2 "$machine
     test "$(cut -d' ' -f2 "$machine/ssh-after.result" 2>/dev/null)" = 255
 check "boot 3: the unsealed key file is gone" test "$(appmode ssh-key-file)" = gone
 check "boot 3: the sealed SSH key no longer unseals ($(appmode ssh-key-unseal))" \
-    bash -c "[[ '$(appmode ssh-key-unseal)' == 'refused: '*'policy check failed'* ]]"
+    bash -c "[[ '$(appmode ssh-key-unseal)' == 'refused: PCR 15 differs from every authorized state'* ]]"
 check "boot 3: the autostart group started the sample VM ($(appmode 'vm sample:'))" \
     bash -c "[[ '$(appmode 'vm sample:')' == *'marker OK'* ]]"
 
@@ -275,4 +280,100 @@ check "tampered base-1: halt names the PCR 14 measurement ($(grep -a 'BOOT HALTE
     grep -aq "BOOT HALTED: measuring base-1 into PCR 14" "$machine/tamper.log"
 check "tampered base-1: the differing digest is named" grep -aq "differs from the expected $pred_base_sha256" "$machine/tamper.log"
 check "tampered base-1: no userspace" bash -c "! grep -aq 'TVAM-REPORT' '$machine/tamper.log'"
+
+# 8. An update without exposing a key (docs/update.md): a new initrd (the
+#    same one with 512 zero bytes appended — the kernel's initramfs unpacker
+#    skips zero padding — so another file for GRUB to measure into PCR 9).
+#    boot 4: prepare (predicted from this boot's real firmware + GRUB log),
+#      the new initrd installed on the boot partition, power-off;
+#    boot 5: the new initrd boots: base-1's key unseals through the boot
+#      index, PCRs 8/9 = predicted before the boot, the SSH host key unseals
+#      (same fingerprint), commit; an open SSH session ends when the
+#      administrator switches to Application Mode; the sample VM starts;
+#    boot 6: the old initrd put back: the old state is revoked, the boot
+#      halts at base-1's key naming PCR 9.
+esp_start=$(sfdisk --json "$machine/disk.img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["start"])')
+old_initrd=$cache/base/initrd.img
+cp "$old_initrd" "$machine/next-initrd.img"
+head -c 512 /dev/zero >> "$machine/next-initrd.img"
+update_prepare_session() {
+    : > "$machine/ssh.results"; : > "$machine/ssh.log"
+    step admin-key sshx 'umask 077; cat > /run/admin.key' < "$cache/policy-admin.key"
+    step upload-initrd sshx 'cat > /run/next-initrd.img' < "$machine/next-initrd.img"
+    step update-prepare sshx 'tvamctl update prepare --initrd /run/next-initrd.img --admin-key-file /run/admin.key'
+    step policy-show sshx tvamctl --json policy show
+    step install-initrd sshx 'mkdir -p /run/esp && mount /dev/vda2 /run/esp && cp /run/next-initrd.img /run/esp/initrd.img && sync && umount /run/esp'
+    step poweroff sshx 'rm -f /run/admin.key; systemctl poweroff'
+    return 0
+}
+export -f update_prepare_session
+"$here/ovmf-boot" --ssh-port "$port" --then update_prepare_session \
+    "$machine/disk.img" "$machine/tpm" "$machine/vars.fd" "$machine/boot4.log" 1500 > "$machine/boot4.phases"
+rc=$?
+sed 's/^/# boot 4 ssh: /' "$machine/ssh.log" | cut -c1-200 | head -n 40
+check "boot 4 reaches userspace (exit $rc)" test "$rc" -eq 0
+check "boot 4: update prepare with the new initrd" test "$(result update-prepare)" = 0
+section policy-show > "$machine/policy-show-update.json"
+next_pcr() { jq -r --argjson p "$1" '.result.states[] | select(.role == "next") | .pcrs[] | select(.pcr == $p) | .expected' \
+    "$machine/policy-show-update.json" 2>/dev/null; }
+check "boot 4: the new initrd installed on the boot partition" test "$(result install-initrd)" = 0
+pcr9_before=$(report "$machine/boot4.log" pcr9-sha256)
+
+update_commit_session() {
+    : > "$machine/ssh.results"; : > "$machine/ssh.log"
+    ssh-keyscan -T 30 -t ed25519 -p "$port" 127.0.0.1 > "$machine/keyscan" 2>> "$machine/ssh.log"
+    echo "offered $(ssh-keygen -lf "$machine/keyscan" | awk '{ print $2 }')" >> "$machine/ssh.results"
+    step admin-key sshx 'umask 077; cat > /run/admin.key' < "$cache/policy-admin.key"
+    step update-commit sshx 'tvamctl update commit --admin-key-file /run/admin.key; rc=$?; rm -f /run/admin.key; exit $rc'
+    # An administrator session left open, then the switch to Application
+    # Mode (from a transient unit, outside any SSH session): the session ends.
+    sshx -tt 'echo session-open; sleep 600' > "$machine/open-session.log" 2>&1 &
+    local open_pid=$!
+    sleep 5
+    step switch sshx 'systemd-run --quiet --no-block --unit=tvam-test-switch "$(command -v tvamctl)" mode application'
+    local waited=0
+    while kill -0 "$open_pid" 2>/dev/null && [ $waited -lt 120 ]; do sleep 1; waited=$((waited + 1)); done
+    if kill -0 "$open_pid" 2>/dev/null; then
+        kill "$open_pid"; echo "open-session still-open" >> "$machine/ssh.results"
+    else
+        wait "$open_pid"; echo "open-session $?" >> "$machine/ssh.results"
+    fi
+    # wait for the Application-Mode report (the sample VM's marker)
+    for _ in $(seq 300); do grep -aq "TVAM-REPORT: app-mode done" "$machine/boot5.log" && break; sleep 2; done
+    return 0
+}
+export -f update_commit_session
+TVAM_OVMF_POWEROFF_WAIT=0 "$here/ovmf-boot" --ssh-port "$port" --then update_commit_session \
+    "$machine/disk.img" "$machine/tpm" "$machine/vars.fd" "$machine/boot5.log" 1800 > "$machine/boot5.phases"
+rc=$?
+sed 's/^/# boot 5 /' "$machine/boot5.phases"
+sed 's/^/# boot 5 ssh: /' "$machine/ssh.log" | cut -c1-200 | head -n 40
+grep -a 'TVAM-REPORT: app-mode' "$machine/boot5.log" | tr -d '\r' | sed 's/^/# boot 5 /'
+appmode5() { report "$machine/boot5.log" "app-mode $1"; }
+check "boot 5 (new initrd) reaches userspace (exit $rc)" test "$rc" -eq 0
+check "boot 5: base-1's key unsealed through the boot index, which authorizes the current and the next state" \
+    grep -aq "TVAM: The boot policy index 0x01800a04 holds the authorized set .* (2 states)" "$machine/boot5.log"
+check "boot 5: PCR 9 changed ($(report "$machine/boot5.log" pcr9-sha256 | head -c 16)… after ${pcr9_before:0:16}…)" \
+    bash -c "[ -n '$pcr9_before' ] && [ '$(report "$machine/boot5.log" pcr9-sha256)' != '$pcr9_before' ]"
+check "boot 5: PCRs 8 and 9 = the next state predicted before the boot (boot 4, real event log)" \
+    bash -c "[ -n '$(next_pcr 9)' ] && [ '$(report "$machine/boot5.log" pcr9-sha256)' = '$(next_pcr 9)' ] && [ '$(report "$machine/boot5.log" pcr8-sha256)' = '$(next_pcr 8)' ]"
+check "boot 5: the SSH host key unsealed in the new state: the pinned key is offered ($(result offered))" \
+    test "$(result offered)" = "$pinned"
+check "boot 5: update commit (inside the next state)" test "$(result update-commit)" = 0
+check "boot 5: the open SSH session ended when Application Mode began (ssh exit $(result open-session))" \
+    test "$(result open-session)" = 255
+check "boot 5: sshd gone ($(appmode5 sshd-service), $(appmode5 sshd-listeners) listeners)" \
+    bash -c "[ '$(appmode5 sshd-service)' != active ] && [ '$(appmode5 sshd-listeners)' = 0 ]"
+check "boot 5: the application starts after the update ($(appmode5 'vm sample:'))" \
+    bash -c "[[ '$(appmode5 'vm sample:')' == *'marker OK'* ]]"
+
+# boot 6: the old initrd again (written from the host, the machine is off).
+MTOOLS_SKIP_CHECK=1 mcopy -o -i "$machine/disk.img@@$((esp_start * 512))" "$old_initrd" ::/initrd.img
+"$here/ovmf-boot" "$machine/disk.img" "$machine/tpm" "$machine/vars.fd" "$machine/boot6.log" 1200 > /dev/null
+rc=$?
+check "boot 6 (old initrd after commit): the boot halts (exit $rc)" test "$rc" -eq 3
+check "boot 6: base-1's key refused, naming PCR 9 ($(grep -a -m1 'Cannot unseal the key' "$machine/boot6.log" | tr -d '\r' | cut -c1-120))" \
+    grep -aq "PCR 9 differs from every authorized state" "$machine/boot6.log"
+check "boot 6: halted at the unseal, before any root" \
+    bash -c "grep -aq 'BOOT HALTED: the key of tvam/base-1 did not unseal' '$machine/boot6.log' && ! grep -aq 'TVAM-REPORT' '$machine/boot6.log'"
 finish

@@ -23,8 +23,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "policy/tboot/mle.h"
 #include "policy/tboot/txt.h"
 #include "policy/tboot/vlp.h"
@@ -39,6 +37,7 @@
 #include "tvam/storage/luks-token.h"
 #include "tvam/tpm/tpm-internal.h"
 #include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-policy-file.h"
 #include "tvam/tpm/tpm-policy-nv.h"
 #include "tvam/tpm/tpm-srk.h"
 
@@ -138,51 +137,20 @@ static int cmd_seal(struct tpm_context *c, const char *out, bool nv, uint32_t ma
         return 0;
 }
 
-/* The "authorized" states of tvamd's policy.json (what tvamd passes to
- * app_unseal_token after matching the index). */
-static size_t load_states(const char *path, struct tpm_pcr_state states[3])
-{
-        struct membuf m = read_file(path);
-        json_object *o, *arr;
-        size_t n;
-
-        m.data = realloc(m.data, m.size + 1);
-        CHECK(m.data);
-        m.data[m.size] = 0;
-        o = json_tokener_parse((const char *)m.data);
-        CHECK(o && json_object_object_get_ex(o, "authorized", &arr));
-        n = json_object_array_length(arr);
-        CHECK(n <= 3);
-        for (size_t i = 0; i < n; i++) {
-                json_object *pcrs;
-                CHECK(json_object_object_get_ex(json_object_array_get_idx(arr, i), "pcrs", &pcrs));
-                states[i] = (struct tpm_pcr_state){};
-                CHECK_OK(pcr_bank_init(&states[i].pcrs, DIGEST_SHA256));
-                json_object_object_foreach(pcrs, key, value)
-                {
-                        unsigned p = (unsigned)atoi(key);
-                        CHECK(p < 24);
-                        CHECK_OK(hex_decode_exact(json_object_get_string(value), states[i].pcrs.values[p], 32));
-                        states[i].mask |= 1u << p;
-                }
-        }
-        json_object_put(o);
-        free(m.data);
-        return n;
-}
-
 static int cmd_unseal(struct tpm_context *c, const char *token_path, const char *policy_json)
 {
         const struct tpm_policy_nv policy_nv = TPM_POLICY_NV_DEFAULT;
-        struct tpm_pcr_state states[3];
-        size_t n = load_states(policy_json, states);
-        struct app_ctx ctx = { .tpm = c, .policy_nv = &policy_nv, .policy_states = states, .n_policy_states = n };
+        struct tpm_pcr_state states[TPM_POLICY_STATES_MAX];
+        size_t n = 0;
         _cleanup_secret_ struct secret *out = NULL;
         struct membuf t = read_file(token_path), want;
         struct luks_token token = {};
         char errbuf[256] = "", path[512];
         int r;
 
+        /* the states tvamd passes to app_unseal_token: the set the index holds */
+        CHECK_OK(tpm_policy_file_states(c, policy_json, TPM_SEAL_APPLICATION, states, &n, NULL, errbuf, sizeof(errbuf)));
+        struct app_ctx ctx = { .tpm = c, .policy_nv = &policy_nv, .policy_states = states, .n_policy_states = n };
         CHECK_OK(tpm_srk_provision(c, NULL));
         CHECK_OK(luks_token_parse((const char *)t.data, t.size, &token));
         r = app_unseal_token(&ctx, &token, errbuf, sizeof(errbuf), &out);

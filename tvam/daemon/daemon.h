@@ -27,6 +27,9 @@ struct daemon {
          * with the base image's PCR 14 event). */
         const char *event_log;
         uint32_t launch_pcrs;    /* the launch profile's PCRs (srtm: 0-7, txt: 17-19) */
+        /* The booted base image's LUKS2 volume (NULL: none, e.g. in tests):
+         * its key is re-sealed through the boot policy index (policy.c). */
+        const char *base_device;
         struct tpm_context *tpm; /* opened lazily by daemon_tpm() */
         struct lvm_ctx *lvm;     /* opened lazily by daemon_lvm() */
         struct virt_conn *virt;  /* opened lazily by daemon_virt() */

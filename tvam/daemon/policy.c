@@ -14,15 +14,19 @@
 #include <unistd.h>
 
 #include "tvam/daemon/mode.h"
+#include "tvam/daemon/update-mode.h"
 #include "tvam/eventlog/eventlog.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/hex.h"
 #include "tvam/shared/log.h"
 #include "tvam/shared/macro.h"
+#include "tvam/storage/luks.h"
+#include "tvam/storage/luks-token.h"
+#include "tvam/tpm/tpm-blob.h"
 #include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-seal.h"
 #include "tvam/tpm/tpm-srk.h"
 
-#define POLICY_FILE_MAX (1u << 20)
 #define POLICY_FILE_VERSION 1
 #define BASE_PCR 14
 #define DEFAULT_EVENTLOG "/sys/kernel/security/tpm0/binary_bios_measurements"
@@ -105,23 +109,17 @@ static int state_from_json(json_object *o, struct policy_state *ret)
 
         *ret = (struct policy_state){};
         if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "pcrs", &pcrs) ||
-                !json_object_is_type(pcrs, json_type_object) || !json_object_object_get_ex(o, "provenance", &prov) ||
-                !json_object_is_type(prov, json_type_object))
+                !json_object_object_get_ex(o, "provenance", &prov) || !json_object_is_type(prov, json_type_object) ||
+                tpm_policy_file_parse_pcrs(pcrs, &ret->s) < 0)
                 return -EBADMSG;
-        if (pcr_bank_init(&ret->s.pcrs, DIGEST_SHA256) < 0)
-                return -EBADMSG;
-        json_object_object_foreach(pcrs, key, value)
-        {
-                char *end;
-                unsigned long p = strtoul(key, &end, 10);
-                if (*end || end == key || p >= PCR_COUNT || !json_object_is_type(value, json_type_string) ||
-                        hex_decode_exact(json_object_get_string(value), ret->s.pcrs.values[p], 32) < 0)
-                        return -EBADMSG;
-                ret->s.mask |= 1u << p;
-                if (json_object_object_get_ex(prov, key, &v) && json_object_is_type(v, json_type_string))
+        for (unsigned p = 0; p < PCR_COUNT; p++) {
+                char key[4];
+                snprintf(key, sizeof(key), "%u", p);
+                if ((ret->s.mask & (1u << p)) && json_object_object_get_ex(prov, key, &v) &&
+                        json_object_is_type(v, json_type_string))
                         snprintf(ret->provenance[p], POLICY_PROVENANCE_MAX, "%s", json_object_get_string(v));
         }
-        return ret->s.mask ? 0 : -EBADMSG;
+        return 0;
 }
 
 static json_object *set_to_json(const struct policy_state *set, size_t n)
@@ -167,6 +165,8 @@ static int policy_file_save(struct daemon *d, const struct policy_file *pf)
         json_object_object_add(o, "authorized", set_to_json(pf->authorized, pf->n_authorized));
         if (pf->n_writing > 0)
                 json_object_object_add(o, "writing", set_to_json(pf->writing, pf->n_writing));
+        if (pf->n_retired > 0)
+                json_object_object_add(o, "retired", set_to_json(pf->retired, pf->n_retired));
         if (pf->update) {
                 json_object *u = json_object_new_object();
                 json_object_object_add(u, "current", state_to_json(&pf->current));
@@ -193,7 +193,7 @@ static int policy_file_read(struct daemon *d, struct policy_file *ret)
 
         *ret = (struct policy_file){};
         state_path(d, path, sizeof(path));
-        r = read_full_file(path, POLICY_FILE_MAX, &buf, &size);
+        r = read_full_file(path, TPM_POLICY_FILE_MAX, &buf, &size);
         if (r < 0)
                 return r;
         o = json_tokener_parse((const char *)buf);
@@ -206,6 +206,8 @@ static int policy_file_read(struct daemon *d, struct policy_file *ret)
                 set_from_json(v, ret->authorized, &ret->n_authorized) < 0)
                 goto out;
         if (json_object_object_get_ex(o, "writing", &v) && set_from_json(v, ret->writing, &ret->n_writing) < 0)
+                goto out;
+        if (json_object_object_get_ex(o, "retired", &v) && set_from_json(v, ret->retired, &ret->n_retired) < 0)
                 goto out;
         if (json_object_object_get_ex(o, "update", &u)) {
                 if (!json_object_object_get_ex(u, "current", &v) || state_from_json(v, &ret->current) < 0 ||
@@ -263,14 +265,22 @@ int policy_file_load(struct daemon *d, struct tpm_context *tpm, struct policy_fi
         if (ret->n_writing > 0) {
                 if (set_digest(ret->writing, ret->n_writing, digest) == 0 && memcmp(digest, held, 32) == 0) {
                         /* the write happened: "writing" is what the index holds */
+                        memcpy(ret->retired, ret->authorized, sizeof(ret->authorized));
+                        ret->n_retired = ret->n_authorized;
                         memcpy(ret->authorized, ret->writing, sizeof(ret->writing));
                         written = true;
                         ret->n_authorized = ret->n_writing;
                         /* a commit or abort wrote one state: the update is over */
                         if (ret->update && ret->n_authorized == 1)
                                 ret->update = false;
-                } else if (ret->update && !set_contains(ret->authorized, ret->n_authorized, &ret->next))
-                        ret->update = false; /* a prepare that never reached the index */
+                } else {
+                        /* The application index is written last: the
+                         * update-mode and boot indices may hold "writing". */
+                        memcpy(ret->retired, ret->writing, sizeof(ret->writing));
+                        ret->n_retired = ret->n_writing;
+                        if (ret->update && !set_contains(ret->authorized, ret->n_authorized, &ret->next))
+                                ret->update = false; /* a prepare that never reached the index */
+                }
                 ret->n_writing = 0;
                 changed = true;
         }
@@ -346,10 +356,11 @@ int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct se
         struct policy_file *pf, const struct policy_state *states, size_t n, enum policy_update_op op,
         char *message, size_t message_size)
 {
-        const struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
+        struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
         struct tpm_pcr_state s[POLICY_STATES_MAX];
         struct policy_file before = *pf;
-        int r;
+        unsigned n_written = 0;
+        int r = 0;
 
         if (n == 0 || n > POLICY_STATES_MAX)
                 return FAIL(-EINVAL, "a policy authorizes 1 to %u states", POLICY_STATES_MAX);
@@ -364,24 +375,43 @@ int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct se
                 return FAIL(r, "cannot write %s/%s: %s", d->state_dir, POLICY_STATE_FILE, strerror(-r));
         }
         test_crash_point("recorded");
-        /* 2. one NV write, authorized by the admin secret */
-        for (size_t i = 0; i < n; i++)
-                s[i] = states[i].s;
-        r = tpm_policy_nv_authorize(tpm, &nv, admin, s, n);
+        /* 2. one NV write per index, authorized by the admin secret; the
+         * application index last: loading decides by it (above) */
+        for (int class = _TPM_SEAL_CLASS_MAX - 1; class >= 0; class--) {
+                nv = tpm_policy_nv_for_class(class);
+                for (size_t i = 0; i < n; i++)
+                        tpm_pcr_state_project(&states[i].s, class, &s[i]);
+                r = tpm_policy_nv_authorize(tpm, &nv, admin, s, n);
+                if (r < 0)
+                        break;
+                n_written++;
+                if (class == TPM_SEAL_BOOT)
+                        test_crash_point("written-boot");
+        }
         if (r < 0) {
-                *pf = before; /* the index did not change: neither does the file */
+                /* The application index did not change: neither does the
+                 * file, except that an index written already holds the new
+                 * set (kept as "retired" for unsealing with it). */
+                *pf = before;
                 before.inputs = NULL;
+                if (n_written > 0) {
+                        memcpy(pf->retired, states, n * sizeof(*states));
+                        pf->n_retired = n;
+                }
                 if (policy_file_save(d, pf) < 0)
                         log_warning("Cannot restore %s; the next load heals it from the index", POLICY_STATE_FILE);
-                if (r == -EACCES)
+                if (r == -EACCES && n_written == 0)
                         return FAIL(r, "the administrator secret is wrong (TPM2_PolicySecret on index 0x%08x "
                                        "refused it); nothing was changed",
                                 nv.admin_index);
-                return FAIL(r, "cannot write the policy index 0x%08x: %s; nothing was changed", nv.policy_index,
-                        strerror(-r));
+                return FAIL(r, "cannot write the policy index 0x%08x: %s; %s", nv.policy_index, strerror(-r),
+                        n_written == 0 ? "nothing was changed"
+                                       : "the indices written before it hold the new set: run the command again");
         }
         test_crash_point("written");
-        /* 3. the index holds it */
+        /* 3. the indices hold it */
+        memcpy(pf->retired, pf->authorized, sizeof(pf->authorized));
+        pf->n_retired = pf->n_authorized;
         memcpy(pf->authorized, states, n * sizeof(*states));
         pf->n_authorized = n;
         pf->n_writing = 0;
@@ -447,14 +477,91 @@ int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm
 
 /* --- policy-init ---------------------------------------------------------- */
 
+/* base-N's key: sealed to the launch PCRs by the first-boot enrolment
+ * (docs/base-system.md); from now on through the boot policy index, so that
+ * an update authorizes the next boot without unsealing anything.  This one
+ * re-seal needs the key: tvamd unseals the enrolment's PolicyPCR object,
+ * which the launch PCRs still allow.  Afterwards the key unseals only where
+ * the boot index allows it: PCR 14 = 0, i.e. in the initramfs before it
+ * measures base-N, never in the running system.  RESULT gets "base_key". */
+static int reseal_base_key(struct daemon *d, struct tpm_context *tpm, json_object *result, char *message,
+        size_t message_size)
+{
+        const struct tpm_policy_nv nv = tpm_policy_nv_for_class(TPM_SEAL_BOOT);
+        _cleanup_tpm_blob_ struct tpm_blob *blob = NULL, *nv_blob = NULL;
+        _cleanup_secret_ struct secret *secret = NULL;
+        struct tpm_unseal_diag diag = {};
+        struct luks_token token = {}, new_token;
+        uint8_t *bytes = NULL;
+        size_t size;
+        int r;
+
+        if (!d->base_device) {
+                json_object_object_add(result, "base_key", json_object_new_string("no base device (--base-device)"));
+                return 0;
+        }
+        r = luks_token_read(d->base_device, &token);
+        if (r < 0)
+                return FAIL(r, "cannot read the tvam-tpm2 token of the base volume %s: %s", d->base_device,
+                        strerror(-r));
+        r = tpm_blob_parse(token.blob, token.blob_size, &blob);
+        if (r < 0) {
+                luks_token_done(&token);
+                return FAIL(r, "the token of %s holds no TVAM sealed object: %s", d->base_device, strerror(-r));
+        }
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                luks_token_done(&token);
+                json_object_object_add(result, "base_key",
+                        json_object_new_string(blob->nv_index == nv.policy_index ? "sealed through the boot index already"
+                                                                                 : "sealed through another index"));
+                return 0;
+        }
+        r = tpm_unseal(tpm, blob, NULL, 0, &diag, &secret);
+        if (r < 0) {
+                luks_token_done(&token);
+                return FAIL(r, "cannot unseal the key of the base volume %s to re-seal it: %s", d->base_device,
+                        diag.message[0] ? diag.message : strerror(-r));
+        }
+        r = luks_open(d->base_device, NULL, secret, 0);
+        if (r < 0) {
+                luks_token_done(&token);
+                return FAIL(r, "the unsealed key does not open %s; left as it is", d->base_device);
+        }
+        r = tpm_seal_authorize_nv(tpm, secret, &nv, &nv_blob);
+        if (r >= 0)
+                r = tpm_blob_serialize(nv_blob, &bytes, &size);
+        if (r < 0) {
+                luks_token_done(&token);
+                return FAIL(r, "cannot seal the base key through NV index 0x%08x: %s", nv.policy_index, strerror(-r));
+        }
+        new_token = (struct luks_token){
+                .keyslot = token.keyslot,
+                .blob = bytes,
+                .blob_size = size,
+                .pcr_bank = DIGEST_SHA256,
+                .pcr_mask = token.pcr_mask, /* informative: the launch PCRs */
+                .policy_nv_index = nv.policy_index,
+                .srk_handle = token.srk_handle,
+        };
+        luks_token_done(&token);
+        /* One header commit (libcryptsetup writes both LUKS2 header copies). */
+        r = luks_token_write(d->base_device, &new_token);
+        free(bytes);
+        if (r < 0)
+                return FAIL(r, "cannot write the new token of %s: %s", d->base_device, strerror(-r));
+        json_object_object_add(result, "base_key", json_object_new_string("re-sealed through the boot index"));
+        log_info("the key of %s is re-sealed through the boot policy index 0x%08x", d->base_device, nv.policy_index);
+        return 0;
+}
+
 int method_policy_init(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size)
 {
-        const struct tpm_policy_nv nv = TPM_POLICY_NV_DEFAULT;
         _cleanup_secret_ struct secret *admin = NULL;
         struct policy_file pf = {};
         struct policy_state cur;
         struct tpm_context *tpm;
+        enum tvam_mode mode;
         char path[512];
         json_object *res;
         int r;
@@ -466,12 +573,21 @@ int method_policy_init(struct daemon *d, json_object *params, const int *fds, si
         state_path(d, path, sizeof(path));
         if (access(path, F_OK) == 0)
                 return FAIL(-EEXIST, "the sealing policy is initialized already (%s exists)", path);
-        r = tpm_policy_nv_provision(tpm, &nv, admin, NULL);
-        if (r == -EEXIST)
-                return FAIL(r, "NV index 0x%08x or 0x%08x exists with other attributes or policy: not ours, left alone",
-                        nv.policy_index, nv.admin_index);
-        if (r < 0)
-                return FAIL(r, "cannot provision the policy NV indices: %s", strerror(-r));
+        for (int class = 0; class < _TPM_SEAL_CLASS_MAX; class++) {
+                const struct tpm_policy_nv nv = tpm_policy_nv_for_class(class);
+                r = tpm_policy_nv_provision(tpm, &nv, admin, NULL);
+                if (r == -EEXIST)
+                        return FAIL(r, "NV index 0x%08x or 0x%08x exists with other attributes or policy: not ours, "
+                                       "left alone",
+                                nv.policy_index, nv.admin_index);
+                if (r == -EACCES)
+                        return FAIL(r, "the administrator secret is wrong (TPM2_PolicySecret on index 0x%08x "
+                                       "refused it)",
+                                nv.admin_index);
+                if (r < 0)
+                        return FAIL(r, "cannot provision the %s policy index 0x%08x: %s",
+                                tpm_seal_class_to_string(class), nv.policy_index, strerror(-r));
+        }
         r = policy_current_state(d, tpm, &cur);
         if (r < 0)
                 return FAIL(r, "cannot read the PCRs of the current state: %s", strerror(-r));
@@ -480,14 +596,55 @@ int method_policy_init(struct daemon *d, json_object *params, const int *fds, si
                 (void)unlink(path); /* no state was authorized by us */
                 return r;
         }
+        log_info("sealing policy initialized: indices 0x%08x (applications), 0x%08x (Update Mode), 0x%08x (boot) "
+                 "authorize the current state",
+                TPM_NV_POLICY_INDEX, TPM_NV_UPDATE_MODE_POLICY_INDEX, TPM_NV_BOOT_POLICY_INDEX);
         res = json_object_new_object();
         json_object_object_add(res, "policy_index", json_object_new_string("0x01800a01"));
+        json_object_object_add(res, "update_mode_policy_index", json_object_new_string("0x01800a03"));
+        json_object_object_add(res, "boot_policy_index", json_object_new_string("0x01800a04"));
         json_object_object_add(res, "admin_index", json_object_new_string("0x01800a02"));
         json_object_object_add(res, "state", state_to_json(&cur));
         *ret_result = res;
-        log_info("sealing policy initialized: index 0x%08x authorizes the current Application-Mode state",
-                nv.policy_index);
+
+        /* The platform's own keys follow (reported; a failure leaves them
+         * sealed as before and is retried at tvamd's next start). */
+        r = mode_get(tpm, &mode);
+        if (r >= 0 && mode == MODE_UPDATE) {
+                r = update_mode_reseal_host_key(d, tpm, message, message_size);
+                json_object_object_add(res, "ssh_host_key",
+                        json_object_new_string(r > 0 ? "re-sealed through the Update-Mode index"
+                                               : r == 0 ? "sealed through the Update-Mode index" : message));
+        }
+        message[0] = '\0';
+        r = reseal_base_key(d, tpm, res, message, message_size);
+        if (r < 0)
+                json_object_object_add(res, "base_key", json_object_new_string(message));
+        message[0] = '\0';
         return 0;
+}
+
+/* At tvamd's start in Update Mode: finish what policy init could not. */
+void daemon_policy_reseal_platform_keys(struct daemon *d)
+{
+        json_object *res;
+        struct tpm_context *tpm;
+        enum tvam_mode mode;
+        char path[512], message[512] = "";
+        int r;
+
+        state_path(d, path, sizeof(path));
+        if (access(path, F_OK) < 0 || daemon_tpm(d, &tpm) < 0 || mode_get(tpm, &mode) < 0 || mode != MODE_UPDATE)
+                return;
+        res = json_object_new_object();
+        r = update_mode_reseal_host_key(d, tpm, message, sizeof(message));
+        if (r < 0)
+                log_warning("The SSH host key stays sealed to this state: %s", message);
+        message[0] = '\0';
+        r = reseal_base_key(d, tpm, res, message, sizeof(message));
+        if (r < 0)
+                log_warning("The base key stays sealed to the launch PCRs: %s", message);
+        json_object_put(res);
 }
 
 /* --- policy-show / policy-diagnose ---------------------------------------- */

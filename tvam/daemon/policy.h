@@ -27,10 +27,11 @@
 #include "policy/pcr/pcr.h"
 #include "tvam/daemon/daemon.h"
 #include "tvam/shared/secret.h"
+#include "tvam/tpm/tpm-policy-file.h"
 #include "tvam/tpm/tpm-policy-nv.h"
 
 #define POLICY_STATE_FILE "policy.json"
-#define POLICY_STATES_MAX 3u /* srtm: current, next; txt: + old modules under the new VLP */
+#define POLICY_STATES_MAX TPM_POLICY_STATES_MAX
 
 /* What the policy index holds now (after healing policy.json). */
 struct daemon_policy {
@@ -68,6 +69,11 @@ int method_update_commit(struct daemon *d, json_object *params, const int *fds, 
 int method_update_abort(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size);
 
+/* At tvamd's start in Update Mode with the policy initialized: re-seal the
+ * SSH host key and base-N's key through their policy indices if a previous
+ * policy init could not (logged). */
+void daemon_policy_reseal_platform_keys(struct daemon *d);
+
 /* ---- shared by policy.c and update.c --------------------------------- */
 
 #define POLICY_PROVENANCE_MAX 224u
@@ -84,6 +90,9 @@ struct policy_file {
         size_t n_authorized; /* 0: provisioned, nothing authorized yet */
         struct policy_state writing[POLICY_STATES_MAX];
         size_t n_writing; /* 0: no write in flight */
+        struct policy_state retired[POLICY_STATES_MAX];
+        size_t n_retired; /* the set before the last change: an index a
+                             power loss left behind may still hold it */
         bool update;      /* an update is prepared: CURRENT, NEXT, INPUTS */
         struct policy_state current, next;
         json_object *inputs; /* owned; what the next state was predicted from */

@@ -27,6 +27,7 @@
 
 #include "tvam/app/app.h"
 #include "tvam/daemon/daemon.h"
+#include "tvam/daemon/policy.h"
 #include "tvam/ipc/ipc.h"
 #include "tvam/shared/log.h"
 #include "tvam/storage/lvm.h"
@@ -171,6 +172,8 @@ static void help(void)
                "                        the default)\n"
                "      --login-records FILE  wtmp file whose USER_PROCESS records since\n"
                "                        boot count as logins (default %s)\n"
+               "      --base-device PATH  the LUKS2 volume of the booted base image: policy\n"
+               "                        init re-seals its key through the boot policy index\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n",
                 IPC_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_TCTI, DEFAULT_VG, DEFAULT_LAUNCH_PCRS,
@@ -315,6 +318,7 @@ enum {
         OPT_SSHD_STOP_COMMAND,
         OPT_UPDATE_MODE_TIMEOUT,
         OPT_LOGIN_RECORDS,
+        OPT_BASE_DEVICE,
 };
 
 static int parse_timeout(const char *s, unsigned *ret)
@@ -346,6 +350,7 @@ int main(int argc, char **argv)
                 { "sshd-stop-command", required_argument, NULL, OPT_SSHD_STOP_COMMAND },
                 { "update-mode-timeout", required_argument, NULL, OPT_UPDATE_MODE_TIMEOUT },
                 { "login-records", required_argument, NULL, OPT_LOGIN_RECORDS },
+                { "base-device", required_argument, NULL, OPT_BASE_DEVICE },
                 {},
         };
         struct daemon d = {
@@ -418,6 +423,13 @@ int main(int argc, char **argv)
                 case OPT_LOGIN_RECORDS:
                         d.um.login_records = optarg;
                         break;
+                case OPT_BASE_DEVICE:
+                        if (optarg[0] != '/') {
+                                log_error("--base-device needs an absolute path");
+                                return 2;
+                        }
+                        d.base_device = optarg;
+                        break;
                 default:
                         return 2;
                 }
@@ -470,6 +482,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         update_mode_init(&d);
+        daemon_policy_reseal_platform_keys(&d);
 
 #if TVAM_TEST_HOOKS
         if (test_vm_channel_start(&d, &test_channel) < 0)

@@ -36,6 +36,8 @@
 #include "tvam/shared/secret.h"
 #include "tvam/tpm/tpm-blob.h"
 #include "tvam/tpm/tpm-pcr.h"
+#include "tvam/tpm/tpm-policy-file.h"
+#include "tvam/tpm/tpm-policy-nv.h"
 #include "tvam/tpm/tpm-seal.h"
 #include "tvam/tpm/tpm-srk.h"
 
@@ -257,6 +259,31 @@ static int update_state(struct daemon *d, struct tpm_context *tpm, struct pcr_ba
         return 0;
 }
 
+/* Once the sealing policy is initialized (policy.json exists) the key is
+ * sealed through the Update-Mode policy index, so that `update prepare`
+ * authorizes it for the next boot too (docs/update.md); before, to the
+ * Update-Mode state itself. */
+static bool policy_initialized(struct daemon *d)
+{
+        _cleanup_free_ char *path = NULL;
+        return asprintf(&path, "%s/policy.json", d->state_dir) >= 0 && access(path, F_OK) == 0;
+}
+
+static int seal_seed(struct daemon *d, struct tpm_context *tpm, const struct secret *seed, struct tpm_blob **ret)
+{
+        const struct tpm_policy_nv nv = tpm_policy_nv_for_class(TPM_SEAL_UPDATE_MODE);
+        struct pcr_bank bank;
+        uint32_t mask;
+        int r;
+
+        if (policy_initialized(d))
+                return tpm_seal_authorize_nv(tpm, seed, &nv, ret);
+        r = update_state(d, tpm, &bank, &mask);
+        if (r < 0)
+                return r;
+        return tpm_seal_pcr(tpm, seed, &bank, mask, ret);
+}
+
 static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret **ret, char *message,
         size_t message_size)
 {
@@ -265,8 +292,6 @@ static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret *
         _cleanup_free_ char *dir = NULL, *sealed = NULL, *pub_path = NULL, *pub_line = NULL;
         _cleanup_free_ uint8_t *data = NULL;
         uint8_t pub[SSHKEY_PUBLIC_SIZE];
-        struct pcr_bank bank;
-        uint32_t mask;
         size_t size;
         int r;
 
@@ -283,10 +308,7 @@ static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret *
         r = tpm_srk_provision(tpm, NULL);
         if (r < 0)
                 return FAIL(r, "cannot provision the SRK at 0x81000001: %s", strerror(-r));
-        r = update_state(d, tpm, &bank, &mask);
-        if (r < 0)
-                return FAIL(r, "cannot read the PCRs to seal to: %s", strerror(-r));
-        r = tpm_seal_pcr(tpm, seed, &bank, mask, &blob);
+        r = seal_seed(d, tpm, seed, &blob);
         if (r < 0)
                 return FAIL(r, "cannot seal the SSH host key: %s", strerror(-r));
         r = tpm_blob_serialize(blob, &data, &size);
@@ -303,6 +325,30 @@ static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret *
                 return FAIL(r, "cannot store the sealed SSH host key in %s: %s", dir, strerror(-r));
         *ret = TAKE_PTR(seed);
         return 0;
+}
+
+/* PolicyAuthorizeNV objects need the branches of the OR in the index:
+ * the recorded set the Update-Mode index holds (tvam/tpm/tpm-policy-file.h). */
+static int unseal_blob(struct daemon *d, struct tpm_context *tpm, const struct tpm_blob *blob,
+        struct tpm_unseal_diag *diag, struct secret **ret, char *message, size_t message_size)
+{
+        struct tpm_pcr_state states[TPM_POLICY_STATES_MAX];
+        _cleanup_free_ char *path = NULL;
+        size_t n = 0;
+        int r;
+
+        message[0] = '\0';
+        if (blob->kind != TPM_BLOB_AUTHORIZE_NV)
+                return tpm_unseal(tpm, blob, NULL, 0, diag, ret);
+        if (asprintf(&path, "%s/policy.json", d->state_dir) < 0)
+                return -ENOMEM;
+        r = tpm_policy_file_states(tpm, path, TPM_SEAL_UPDATE_MODE, states, &n, NULL, message, message_size);
+        if (r == -ENOENT)
+                snprintf(message, message_size, "sealed through NV index 0x%08x, but %s is missing",
+                        blob->nv_index, path);
+        if (r < 0)
+                return r;
+        return tpm_unseal(tpm, blob, states, n, diag, ret);
 }
 
 static int unseal_key(struct daemon *d, struct tpm_context *tpm, struct secret **ret, char *message,
@@ -324,10 +370,12 @@ static int unseal_key(struct daemon *d, struct tpm_context *tpm, struct secret *
         r = tpm_blob_parse(data, size, &blob);
         if (r < 0)
                 return FAIL(r, "%s is not a TVAM sealed object: %s", sealed, strerror(-r));
-        r = tpm_unseal(tpm, blob, NULL, 0, &diag, &seed);
+        r = unseal_blob(d, tpm, blob, &diag, &seed, message, message_size);
         if (r == -EPERM)
                 return FAIL(r, "the TPM refused to unseal the SSH host key: %s",
                         diag.message[0] ? diag.message : "the PCRs differ from the sealed policy");
+        if (r < 0 && message[0])
+                return r;
         if (r < 0)
                 return FAIL(r, "cannot unseal the SSH host key: %s", strerror(-r));
         if (seed->size != SSHKEY_SEED_SIZE) {
@@ -337,6 +385,53 @@ static int unseal_key(struct daemon *d, struct tpm_context *tpm, struct secret *
         }
         *ret = seed;
         return 0;
+}
+
+int update_mode_reseal_host_key(struct daemon *d, struct tpm_context *tpm, char *message, size_t message_size)
+{
+        _cleanup_tpm_blob_ struct tpm_blob *blob = NULL, *nv_blob = NULL;
+        _cleanup_secret_ struct secret *seed = NULL, *check = NULL;
+        _cleanup_free_ uint8_t *data = NULL, *new_data = NULL;
+        _cleanup_free_ char *sealed = NULL;
+        struct tpm_unseal_diag diag = {};
+        const struct tpm_policy_nv nv = tpm_policy_nv_for_class(TPM_SEAL_UPDATE_MODE);
+        size_t size, new_size;
+        char why[256] = "";
+        int r;
+
+        if (state_path(d, SEALED_NAME, &sealed) < 0)
+                return FAIL(-ENOMEM, "out of memory");
+        r = read_full_file(sealed, TPM_BLOB_SIZE_MAX, &data, &size);
+        if (r == -ENOENT)
+                return 0; /* no key yet: created through the index */
+        if (r < 0)
+                return FAIL(r, "cannot read %s: %s", sealed, strerror(-r));
+        r = tpm_blob_parse(data, size, &blob);
+        if (r < 0)
+                return FAIL(r, "%s is not a TVAM sealed object: %s", sealed, strerror(-r));
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV)
+                return 0;
+        r = unseal_key(d, tpm, &seed, message, message_size);
+        if (r < 0)
+                return r;
+        r = tpm_seal_authorize_nv(tpm, seed, &nv, &nv_blob);
+        if (r < 0)
+                return FAIL(r, "cannot seal the SSH host key through NV index 0x%08x: %s", nv.policy_index,
+                        strerror(-r));
+        /* Replace the sealed object only by one that unseals here and now. */
+        r = unseal_blob(d, tpm, nv_blob, &diag, &check, why, sizeof(why));
+        if (r < 0 || check->size != seed->size || memcmp(check->data, seed->data, seed->size) != 0)
+                return FAIL(r < 0 ? r : -EIO, "the SSH host key sealed through NV index 0x%08x does not unseal "
+                                               "in this state (%s): kept the old one",
+                        nv.policy_index, why[0] ? why : diag.message[0] ? diag.message : "another secret");
+        r = tpm_blob_serialize(nv_blob, &new_data, &new_size);
+        if (r >= 0)
+                r = atomic_file_write(sealed, new_data, new_size, 0600);
+        if (r < 0)
+                return FAIL(r, "cannot replace %s: %s", sealed, strerror(-r));
+        log_info("SSH host key re-sealed through the Update-Mode policy index 0x%08x (same key: %s)",
+                nv.policy_index, d->um.fingerprint);
+        return 1;
 }
 
 /* The fingerprint of the stored public key (any mode: it is public). */

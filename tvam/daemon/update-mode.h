@@ -24,6 +24,7 @@
 #include "tvam/daemon/sshkey.h"
 
 struct daemon;
+struct tpm_context;
 
 struct update_mode {
         const char *host_key;      /* tmpfs path of the unsealed key (.pub beside it) */
@@ -46,6 +47,13 @@ void update_mode_argv_free(char **argv);
  * timer; in Application Mode only read the public key's fingerprint.
  * Problems are logged and kept in host_key_error (tvamd starts anyway). */
 void update_mode_init(struct daemon *d);
+
+/* Once the sealing policy is initialized: re-seal the host key (sealed to
+ * the Update-Mode state itself before) through the Update-Mode policy
+ * index, so updates authorize it for the next state (docs/update.md).  In
+ * Update Mode only (it is unsealed for that).  1: re-sealed, 0: nothing to
+ * do (no key, or through the index already). */
+int update_mode_reseal_host_key(struct daemon *d, struct tpm_context *tpm, char *message, size_t message_size);
 
 /* Called from the main loop: notice logins, leave Update Mode when the
  * timer expired.  Returns the poll() timeout in ms until the next check

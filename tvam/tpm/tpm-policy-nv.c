@@ -336,3 +336,38 @@ int tpm_policy_nv_remove(
                 return k;
         return 0;
 }
+
+struct tpm_policy_nv tpm_policy_nv_for_class(enum tpm_seal_class class)
+{
+        static const uint32_t index[_TPM_SEAL_CLASS_MAX] = {
+                [TPM_SEAL_APPLICATION] = TPM_NV_POLICY_INDEX,
+                [TPM_SEAL_UPDATE_MODE] = TPM_NV_UPDATE_MODE_POLICY_INDEX,
+                [TPM_SEAL_BOOT] = TPM_NV_BOOT_POLICY_INDEX,
+        };
+        assert(class >= 0 && class < _TPM_SEAL_CLASS_MAX);
+        return (struct tpm_policy_nv){ index[class], TPM_NV_ADMIN_INDEX };
+}
+
+const char *tpm_seal_class_to_string(enum tpm_seal_class class)
+{
+        static const char *const name[_TPM_SEAL_CLASS_MAX] = {
+                [TPM_SEAL_APPLICATION] = "application",
+                [TPM_SEAL_UPDATE_MODE] = "update-mode",
+                [TPM_SEAL_BOOT] = "boot",
+        };
+        return class >= 0 && class < _TPM_SEAL_CLASS_MAX ? name[class] : "unknown";
+}
+
+void tpm_pcr_state_project(const struct tpm_pcr_state *state, enum tpm_seal_class class,
+        struct tpm_pcr_state *ret)
+{
+        size_t n = digest_size(state->pcrs.alg);
+
+        *ret = *state;
+        /* Update Mode: PCR 15 not extended yet.  Boot (the initramfs, before
+         * measuring base-N): neither PCR 14 nor 15 extended. */
+        if (class != TPM_SEAL_APPLICATION && (ret->mask & (1u << TPM_MODE_PCR)))
+                memset(ret->pcrs.values[TPM_MODE_PCR], 0, n);
+        if (class == TPM_SEAL_BOOT && (ret->mask & (1u << TPM_BASE_PCR)))
+                memset(ret->pcrs.values[TPM_BASE_PCR], 0, n);
+}

@@ -53,6 +53,40 @@ struct tpm_policy_nv {
 };
 #define TPM_POLICY_NV_DEFAULT ((struct tpm_policy_nv){TPM_NV_POLICY_INDEX, TPM_NV_ADMIN_INDEX})
 
+/*
+ * Three kinds of sealed secrets, one policy index each (docs/update.md
+ * "Three policy indices").  tvamd records one set of Application-Mode states
+ * (launch PCRs + 14 + 15 at its Application-Mode value); each class sees
+ * that set through its own projection, and every change of the set is one
+ * admin-authorized NV write per index:
+ *
+ *   application  0x01800A01  launch + 14 + 15 = Application Mode  (volumes)
+ *   update mode  0x01800A03  launch + 14 + 15 = 0    (the SSH host key)
+ *   boot         0x01800A04  launch + 14 = 0 + 15 = 0 (base-N's key: the
+ *                initramfs unseals it before it measures base-N into PCR 14,
+ *                so it never unseals in the running system)
+ */
+#define TPM_NV_UPDATE_MODE_POLICY_INDEX UINT32_C(0x01800A03)
+#define TPM_NV_BOOT_POLICY_INDEX UINT32_C(0x01800A04)
+#define TPM_BASE_PCR 14u /* the base image (docs/base-system.md) */
+#define TPM_MODE_PCR 15u /* 0 in Update Mode (docs/base-system.md "Modes") */
+
+enum tpm_seal_class {
+        TPM_SEAL_APPLICATION,
+        TPM_SEAL_UPDATE_MODE,
+        TPM_SEAL_BOOT,
+        _TPM_SEAL_CLASS_MAX,
+};
+
+/* The index pair of CLASS (admin index shared). */
+struct tpm_policy_nv tpm_policy_nv_for_class(enum tpm_seal_class class);
+const char *tpm_seal_class_to_string(enum tpm_seal_class class);
+
+/* STATE (an Application-Mode state) as CLASS's index authorizes it: PCR 15
+ * (update mode, boot) and PCR 14 (boot) set to 0 where STATE selects them. */
+void tpm_pcr_state_project(const struct tpm_pcr_state *state, enum tpm_seal_class class,
+        struct tpm_pcr_state *ret);
+
 /* The PolicyOR (nested beyond 8) of the states' PolicyPCR digests, i.e. the
  * value to store in the policy index.  Software only. */
 int tpm_policy_nv_states_digest(const struct tpm_pcr_state *states, size_t n_states, uint8_t ret_digest[32]);
