@@ -47,14 +47,20 @@ head -c 4096 /dev/urandom > "$w/base.squashfs"
 printf 'SINIT stand-in' > "$w/sinit"; printf 'another SINIT' > "$w/sinit-wrong"
 prep() {  # KERNEL INITRD CMDLINE [SINIT]
     ctl update prepare --tboot "$tboot" --kernel "$w/kernel-$1" --initrd "$w/initrd-$2" --cmdline "$3" \
-        --sinit-data "${4:-$w/sinit}" --admin-key-file "$w/admin"
+        --sinit-data "${4:-$w/sinit}" --admin-key-file "$w/admin" --owner-auth-file "${owner_file:-$w/owner}"
 }
 
-say "launch A (VLP pins A), policy init, seal"
+say "launch A (VLP pins A), owner authorization set, policy init, seal"
 reset_tpm
 "$tool" vlp-init "$w/kernel-A" "$w/initrd-A" "ro"
 launch A A ro
-ctl policy init --admin-key-file "$w/admin" >/dev/null
+# Production TPMs have an owner authorization (docs/tpm.md threat note):
+# defining NV indices and writing the VLP need it.
+printf 'the owner authorization' > "$w/owner"
+printf 'not the owner authorization' > "$w/owner-wrong"
+tpm2_changeauth -c o "file:$w/owner"
+want_status=4 refused "owner authorization" ctl policy init --admin-key-file "$w/admin"
+ctl policy init --admin-key-file "$w/admin" --owner-auth-file "$w/owner" >/dev/null
 "$tool" seal "$w/app"
 expect_unseal "in A"
 halts B B "ro quiet"                       # before the update, B is not allowed
@@ -62,6 +68,12 @@ launch A A ro
 
 say "prepare B"
 refused "PCR 17 is not what SINIT's value and the VLP in NV give" prep B B "ro quiet" "$w/sinit-wrong"
+# a wrong owner authorization: refused before anything changed
+owner_file=$w/owner-wrong want_status=4 refused "owner hierarchy refused the authorization.*nothing was changed" prep B B "ro quiet"
+ctl --json policy show | jq -e '.result.update == "none" and (.result.states | length == 1)' >/dev/null ||
+    fail "a prepare refused for its owner authorization left an update behind"
+halts B B "ro quiet"                       # the VLP in NV is unchanged
+launch A A ro
 prep B B "ro quiet" > "$w/out" || fail "prepare: $(cat "$w/out")"
 grep -q "PCRs 17, 18, 19 change" "$w/out" || fail "prepare: $(cat "$w/out")"
 ctl --json policy show | jq -e '.result.states | length == 3' >/dev/null || fail "txt prepare authorizes 3 states"
@@ -94,7 +106,8 @@ prep C B "ro quiet" >/dev/null
 launch C B "ro quiet"
 expect_unseal "prepared C, in C"
 launch B B "ro quiet"
-ctl update abort --admin-key-file "$w/admin" >/dev/null
+want_status=4 refused "owner hierarchy refused the authorization" ctl update abort --admin-key-file "$w/admin"
+ctl update abort --admin-key-file "$w/admin" --owner-auth-file "$w/owner" >/dev/null
 ctl --json policy show | jq -e '.result.update == "none" and (.result.states | length == 1)' >/dev/null || fail "show after abort"
 halts C B "ro quiet"
 launch B B "ro quiet"

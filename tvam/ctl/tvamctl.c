@@ -93,9 +93,11 @@ static void help(void)
                "                            restore a backup (also from another machine): the\n"
                "                            recovery secret re-seals it to this platform; its\n"
                "                            identity is checked before it is registered\n"
-               "  policy init --admin-key-file F\n"
-               "                            provision the policy NV index (0x01800A01) and seal\n"
-               "                            new applications through it (current state)\n"
+               "  policy init --admin-key-file F [--owner-auth-file O]\n"
+               "                            provision the policy NV indices (0x01800A01\n"
+               "                            applications, 0x01800A03 SSH host key, 0x01800A04\n"
+               "                            base key), authorize the current state, seal new\n"
+               "                            applications through it, re-seal the platform's keys\n"
                "  policy show               authorized states: per PCR expected value, provenance\n"
                "  policy diagnose [--eventlog LOG]\n"
                "                            is the TPM in an authorized state? else the first\n"
@@ -110,6 +112,9 @@ static void help(void)
                "                            (booted into next) revoke the old state\n"
                "  update abort --admin-key-file F\n"
                "                            authorize the current state only again\n"
+               "  --owner-auth-file O       (policy init, update prepare/abort) the TPM owner\n"
+               "                            hierarchy's authorization, needed to define NV\n"
+               "                            indices and write tboot's VLP; default empty\n"
                "\n"
                "Options:\n"
                "  -s, --socket PATH   tvamd's socket (default %s)\n"
@@ -921,6 +926,13 @@ static void print_message(json_object *result)
                 printf("done\n");
 }
 
+static void close_fds(int fds[2])
+{
+        for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                        fds[i] = (close(fds[i]), -1);
+}
+
 /* policy init|show|diagnose, update prepare|commit|abort.  The
  * administrator secret is opened here and passed as a descriptor: never in
  * argv, the environment or the request JSON. */
@@ -928,6 +940,7 @@ static int cmd_policy_update(const char *group, int argc, char **argv)
 {
         static const struct option options[] = {
                 { "admin-key-file", required_argument, NULL, 'a' },
+                { "owner-auth-file", required_argument, NULL, 'o' },
                 { "kernel", required_argument, NULL, 'k' },
                 { "initrd", required_argument, NULL, 'i' },
                 { "tboot", required_argument, NULL, 't' },
@@ -944,8 +957,8 @@ static int cmd_policy_update(const char *group, int argc, char **argv)
         json_object *params = json_object_new_object();
         char method[32], *abs = NULL;
         const char *sub;
-        int fd = -1, c, status;
-        bool admin = false;
+        int fds[2] = { -1, -1 }, c, status;
+        bool admin = false, owner_allowed = false;
 
         if (argc < 2)
                 goto usage;
@@ -954,15 +967,20 @@ static int cmd_policy_update(const char *group, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':
-                        if (fd >= 0)
+                case 'o': {
+                        int *fd = &fds[c == 'a' ? 0 : 1];
+                        if (*fd >= 0)
                                 goto usage;
-                        fd = open(optarg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                        if (fd < 0) {
-                                log_error_errno(-errno, "Cannot open the administrator key file %s", optarg);
+                        *fd = open(optarg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (*fd < 0) {
+                                log_error_errno(-errno, "Cannot open the %s file %s",
+                                        c == 'a' ? "administrator key" : "owner authorization", optarg);
                                 json_object_put(params);
+                                close_fds(fds);
                                 return EXIT_REFUSED;
                         }
                         break;
+                }
                 case 'k':
                 case 'i':
                 case 't':
@@ -974,8 +992,7 @@ static int cmd_policy_update(const char *group, int argc, char **argv)
                         if (!abs) {
                                 log_error_errno(-errno, "Cannot resolve %s", optarg);
                                 json_object_put(params);
-                                if (fd >= 0)
-                                        close(fd);
+                                close_fds(fds);
                                 return EXIT_REFUSED;
                         }
                         json_object_object_add(params, path_keys[c], json_object_new_string(abs));
@@ -996,27 +1013,28 @@ static int cmd_policy_update(const char *group, int argc, char **argv)
         if (optind != argc)
                 goto usage;
         if (strcmp(group, "policy") == 0 && strcmp(sub, "init") == 0)
-                admin = true;
+                admin = owner_allowed = true;
         else if (strcmp(group, "policy") == 0 && (strcmp(sub, "show") == 0 || strcmp(sub, "diagnose") == 0))
                 admin = false;
-        else if (strcmp(group, "update") == 0 &&
-                (strcmp(sub, "prepare") == 0 || strcmp(sub, "commit") == 0 || strcmp(sub, "abort") == 0))
+        else if (strcmp(group, "update") == 0 && (strcmp(sub, "prepare") == 0 || strcmp(sub, "abort") == 0))
+                admin = owner_allowed = true;
+        else if (strcmp(group, "update") == 0 && strcmp(sub, "commit") == 0)
                 admin = true;
         else
                 goto usage;
-        if (admin != (fd >= 0))
+        if (admin != (fds[0] >= 0))
                 goto usage; /* --admin-key-file exactly where the index is written */
+        if (fds[1] >= 0 && !owner_allowed)
+                goto usage; /* --owner-auth-file where NV is defined or the VLP written */
         snprintf(method, sizeof(method), "%s-%s", group, sub);
-        status = run_call_fds(method, params, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
+        status = run_call_fds(method, params, fds[0] >= 0 ? fds : NULL, fds[1] >= 0 ? 2 : fds[0] >= 0 ? 1 : 0,
                 strcmp(sub, "show") == 0 ? print_policy : print_message);
-        if (fd >= 0)
-                close(fd);
+        close_fds(fds);
         return status;
 
 usage:
         json_object_put(params);
-        if (fd >= 0)
-                close(fd);
+        close_fds(fds);
         log_error("Invalid arguments for '%s' (see tvamctl --help)", group);
         return EXIT_USAGE;
 }

@@ -454,13 +454,17 @@ int policy_current_state(struct daemon *d, struct tpm_context *tpm, struct polic
 }
 
 int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm_context **ret_tpm,
-        struct secret **ret_admin, char *message, size_t message_size)
+        struct secret **ret_admin, struct secret **ret_owner, char *message, size_t message_size)
 {
         struct tpm_context *tpm;
         int r;
 
         if (n_fds < 1)
                 return FAIL(-EINVAL, "the administrator secret must be passed as a descriptor (--admin-key-file)");
+        if (n_fds > (ret_owner ? 2u : 1u))
+                return FAIL(-EINVAL, "this request takes no owner authorization (--owner-auth-file)");
+        if (ret_owner)
+                *ret_owner = NULL;
         r = daemon_tpm(d, &tpm);
         if (r < 0)
                 return FAIL(r, "cannot reach the TPM (%s): %s", d->tcti, strerror(-r));
@@ -471,6 +475,16 @@ int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm
         r = recovery_from_fd(fds[0], ret_admin);
         if (r < 0)
                 return FAIL(r, "cannot read the administrator secret: %s", strerror(-r));
+        if (n_fds == 2) {
+                /* The owner hierarchy's authorization: defining NV indices
+                 * and writing tboot's VLP (docs/tpm.md threat note). */
+                r = recovery_from_fd(fds[1], ret_owner);
+                if (r < 0) {
+                        secret_free(*ret_admin);
+                        *ret_admin = NULL;
+                        return FAIL(r, "cannot read the owner authorization: %s", strerror(-r));
+                }
+        }
         *ret_tpm = tpm;
         return 0;
 }
@@ -557,7 +571,7 @@ static int reseal_base_key(struct daemon *d, struct tpm_context *tpm, json_objec
 int method_policy_init(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size)
 {
-        _cleanup_secret_ struct secret *admin = NULL;
+        _cleanup_secret_ struct secret *admin = NULL, *owner = NULL;
         struct policy_file pf = {};
         struct policy_state cur;
         struct tpm_context *tpm;
@@ -567,7 +581,7 @@ int method_policy_init(struct daemon *d, json_object *params, const int *fds, si
         int r;
 
         (void)params;
-        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, message, message_size);
+        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, &owner, message, message_size);
         if (r < 0)
                 return r;
         state_path(d, path, sizeof(path));
@@ -575,14 +589,14 @@ int method_policy_init(struct daemon *d, json_object *params, const int *fds, si
                 return FAIL(-EEXIST, "the sealing policy is initialized already (%s exists)", path);
         for (int class = 0; class < _TPM_SEAL_CLASS_MAX; class++) {
                 const struct tpm_policy_nv nv = tpm_policy_nv_for_class(class);
-                r = tpm_policy_nv_provision(tpm, &nv, admin, NULL);
+                r = tpm_policy_nv_provision(tpm, &nv, admin, owner);
                 if (r == -EEXIST)
                         return FAIL(r, "NV index 0x%08x or 0x%08x exists with other attributes or policy: not ours, "
                                        "left alone",
                                 nv.policy_index, nv.admin_index);
                 if (r == -EACCES)
-                        return FAIL(r, "the administrator secret is wrong (TPM2_PolicySecret on index 0x%08x "
-                                       "refused it)",
+                        return FAIL(r, "the TPM refused the owner authorization (--owner-auth-file) or the "
+                                       "administrator secret (index 0x%08x)",
                                 nv.admin_index);
                 if (r < 0)
                         return FAIL(r, "cannot provision the %s policy index 0x%08x: %s",

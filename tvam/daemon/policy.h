@@ -117,6 +117,9 @@ int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct se
 int policy_current_state(struct daemon *d, struct tpm_context *tpm, struct policy_state *ret);
 /* PCRs where A and B (same mask expected) differ; the masks' difference too. */
 uint32_t policy_state_diff(const struct tpm_pcr_state *a, const struct tpm_pcr_state *b);
-/* TPM, SRK and the admin secret from descriptor 0 for a writing method. */
+/* TPM, SRK and the admin secret from descriptor 0 for a writing method;
+ * the owner hierarchy's authorization from descriptor 1 if the client sent
+ * one (*RET_OWNER NULL: empty).  RET_OWNER NULL: the method takes none, a
+ * second descriptor is refused. */
 int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm_context **ret_tpm,
-        struct secret **ret_admin, char *message, size_t message_size);
+        struct secret **ret_admin, struct secret **ret_owner, char *message, size_t message_size);

@@ -48,6 +48,7 @@
 #define GRUB_PCR_FILES 9u
 #define KERNEL_CMDLINE_PREFIX "kernel_cmdline: "
 #define TEXT_MAX 4096u
+#define OWNER_AUTH_REFUSED "the owner hierarchy refused the authorization (give the right one with --owner-auth-file)"
 
 /* The commands that load the kernel and the initrd, as GRUB measures them
  * ("grub_cmd: " + the command line).  boot/tvam-grub-config writes the
@@ -432,7 +433,7 @@ int method_update_prepare(struct daemon *d, json_object *params, const int *fds,
                    *cmdline = param_string(params, "cmdline"), *base = param_string(params, "base"),
                    *tboot = param_string(params, "tboot"), *logpath = param_string(params, "eventlog");
         bool txt = d->launch_pcrs & TXT_LAUNCH_PCRS;
-        _cleanup_secret_ struct secret *admin = NULL;
+        _cleanup_secret_ struct secret *admin = NULL, *owner = NULL;
         _cleanup_free_ uint8_t *vlp = NULL;
         struct policy_file pf = {};
         struct policy_state states[3], txt_states[2];
@@ -447,7 +448,7 @@ int method_update_prepare(struct daemon *d, json_object *params, const int *fds,
                 return FAIL(-EINVAL, "nothing to update: give the new kernel, initrd, command line and/or base image");
         if (tboot && !txt)
                 return FAIL(-EINVAL, "--tboot applies to the txt launch profile only");
-        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, message, message_size);
+        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, &owner, message, message_size);
         if (r < 0)
                 return r;
         r = load_pending(d, tpm, &pf, false, message, message_size);
@@ -530,13 +531,29 @@ int method_update_prepare(struct daemon *d, json_object *params, const int *fds,
                         policy_state_diff(&txt_states[0].s, &states[1].s) != 0)
                         states[n_states++] = txt_states[0];
         }
+        if (txt) {
+                /* The owner authorization before anything changes: the VLP
+                 * in NV rewritten unchanged (tboot reads the same bytes). */
+                json_object *v;
+                _cleanup_free_ uint8_t *old = NULL;
+                size_t old_size = 0;
+                r = json_object_object_get_ex(inputs, "vlp_before", &v) ?
+                        hex_decode(json_object_get_string(v), &old, &old_size) : -ENOENT;
+                if (r >= 0)
+                        r = nv_policy_provision(tpm, NV_POLICY_VLP, old, old_size, owner);
+                if (r < 0) {
+                        r = FAIL(r, "cannot write the VLP: %s; nothing was changed",
+                                r == -EACCES ? OWNER_AUTH_REFUSED : strerror(-r));
+                        goto out;
+                }
+        }
         /* The policy first, then the VLP: until the VLP is written the old
          * launch (S0) boots, afterwards S1 or S2 — all authorized. */
         r = policy_transition(d, tpm, admin, &pf, states, n_states, POLICY_UPDATE_SET, message, message_size);
         if (r < 0)
                 goto out;
         if (txt) {
-                r = nv_policy_provision(tpm, NV_POLICY_VLP, vlp, vlp_size, NULL);
+                r = nv_policy_provision(tpm, NV_POLICY_VLP, vlp, vlp_size, owner);
                 if (r < 0) {
                         r = FAIL(r, "the states are authorized, but writing the new VLP failed (%s): the current "
                                     "launch still boots; run update abort",
@@ -572,7 +589,7 @@ int method_update_commit(struct daemon *d, json_object *params, const int *fds, 
         int r;
 
         (void)params;
-        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, message, message_size);
+        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, NULL, message, message_size);
         if (r < 0)
                 return r;
         r = load_pending(d, tpm, &pf, true, message, message_size);
@@ -610,14 +627,14 @@ out:
 int method_update_abort(struct daemon *d, json_object *params, const int *fds, size_t n_fds,
         json_object **ret_result, char *message, size_t message_size)
 {
-        _cleanup_secret_ struct secret *admin = NULL;
+        _cleanup_secret_ struct secret *admin = NULL, *owner = NULL;
         struct policy_file pf = {};
         struct tpm_context *tpm;
         json_object *v;
         int r;
 
         (void)params;
-        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, message, message_size);
+        r = policy_open_admin(d, fds, n_fds, &tpm, &admin, &owner, message, message_size);
         if (r < 0)
                 return r;
         r = load_pending(d, tpm, &pf, true, message, message_size);
@@ -630,9 +647,10 @@ int method_update_abort(struct daemon *d, json_object *params, const int *fds, s
                 size_t old_size;
                 r = hex_decode(json_object_get_string(v), &old, &old_size);
                 if (r >= 0)
-                        r = nv_policy_provision(tpm, NV_POLICY_VLP, old, old_size, NULL);
+                        r = nv_policy_provision(tpm, NV_POLICY_VLP, old, old_size, owner);
                 if (r < 0) {
-                        r = FAIL(r, "cannot restore the previous VLP: %s; nothing else changed", strerror(-r));
+                        r = FAIL(r, "cannot restore the previous VLP: %s; nothing else changed",
+                                r == -EACCES ? OWNER_AUTH_REFUSED : strerror(-r));
                         goto out;
                 }
         }
