@@ -48,6 +48,28 @@ int daemon_attest_tpm(struct daemon *d, struct tpm_context **ret, char *message,
         return 0;
 }
 
+int daemon_attest_begin(struct daemon *d, json_object *params, uint8_t **ret_nonce, size_t *ret_nonce_size,
+        struct tpm_context **ret_tpm, char *message, size_t message_size)
+{
+        const char *nonce_hex = str_param(params, "nonce");
+        _cleanup_free_ uint8_t *nonce = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!nonce_hex || hex_decode(nonce_hex, &nonce, &n) < 0 || n < ATTEST_NONCE_MIN || n > ATTEST_NONCE_MAX)
+                return FAIL(-EINVAL, "the nonce must be %u to %u bytes in hex (the verifier's, fresh for this "
+                                     "request)", ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
+        r = daemon_attest_tpm(d, ret_tpm, message, message_size);
+        if (r < 0)
+                return r;
+        r = attest_ak_ensure(*ret_tpm, d->state_dir);
+        if (r < 0)
+                return FAIL(r, "cannot create the attestation key: %s", strerror(-r));
+        *ret_nonce = TAKE_PTR(nonce);
+        *ret_nonce_size = n;
+        return 0;
+}
+
 static json_object *document(const char *json)
 {
         json_object *o = json_tokener_parse(json);
@@ -107,7 +129,6 @@ static int ensure_event_log(struct daemon *d)
 int method_attest(struct daemon *d, json_object *params, const int *fds, size_t n_fds, json_object **ret_result,
         char *message, size_t message_size)
 {
-        const char *nonce_hex = str_param(params, "nonce");
         _cleanup_free_ uint8_t *nonce = NULL;
         _cleanup_free_ char *out = NULL;
         uint32_t mask = d->launch_pcrs | ATTEST_TVAM_PCRS;
@@ -118,9 +139,6 @@ int method_attest(struct daemon *d, json_object *params, const int *fds, size_t 
         int r;
 
         (void)fds, (void)n_fds;
-        if (!nonce_hex || hex_decode(nonce_hex, &nonce, &n) < 0 || n < ATTEST_NONCE_MIN || n > ATTEST_NONCE_MAX)
-                return FAIL(-EINVAL, "the nonce must be %u to %u bytes in hex (the verifier's, fresh for this "
-                                     "request)", ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
         if (json_object_object_get_ex(params, "pcrs", &v) && json_object_is_type(v, json_type_array)) {
                 mask = 0;
                 for (size_t i = 0; i < json_object_array_length(v); i++) {
@@ -130,12 +148,9 @@ int method_attest(struct daemon *d, json_object *params, const int *fds, size_t 
                         mask |= UINT32_C(1) << p;
                 }
         }
-        r = daemon_attest_tpm(d, &tpm, message, message_size);
+        r = daemon_attest_begin(d, params, &nonce, &n, &tpm, message, message_size);
         if (r < 0)
                 return r;
-        r = attest_ak_ensure(tpm, d->state_dir);
-        if (r < 0)
-                return FAIL(r, "cannot create the attestation key: %s", strerror(-r));
         r = ensure_event_log(d);
         if (r < 0)
                 return FAIL(r, "cannot open the event log %s: %s", d->event_log, strerror(-r));

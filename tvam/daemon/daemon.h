@@ -112,6 +112,11 @@ int method_attest(struct daemon *d, json_object *params, const int *fds, size_t 
 
 /* The TPM with the SRK provisioned, or MESSAGE (attest.c). */
 int daemon_attest_tpm(struct daemon *d, struct tpm_context **ret, char *message, size_t message_size);
+/* For a request answered with the verifier's nonce (attest, platform-key):
+ * the "nonce" parameter checked and decoded (caller frees *RET_NONCE), the
+ * TPM with the SRK and the attestation key ready. */
+int daemon_attest_begin(struct daemon *d, json_object *params, uint8_t **ret_nonce, size_t *ret_nonce_size,
+        struct tpm_context **ret_tpm, char *message, size_t message_size);
 
 /* ENDORSE / GET-ID (endorse.c; docs/protocol.md "VM channel").
  * daemon_platform_key(): make sure the platform key exists (REPLACE: and has

@@ -142,23 +142,14 @@ int method_platform_key(struct daemon *d, json_object *params, const int *fds, s
         _cleanup_free_ uint8_t *nonce = NULL;
         _cleanup_free_ char *out = NULL;
         struct tpm_context *tpm;
-        const char *nonce_hex = NULL;
-        json_object *v, *doc;
+        json_object *doc;
         size_t n = 0;
         int r;
 
         (void)fds, (void)n_fds;
-        if (json_object_object_get_ex(params, "nonce", &v) && json_object_is_type(v, json_type_string))
-                nonce_hex = json_object_get_string(v);
-        if (!nonce_hex || hex_decode(nonce_hex, &nonce, &n) < 0 || n < ATTEST_NONCE_MIN || n > ATTEST_NONCE_MAX)
-                return FAIL(-EINVAL, "the nonce must be %u to %u bytes in hex (the verifier's, fresh for this "
-                                     "request)", ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
-        r = daemon_attest_tpm(d, &tpm, message, message_size);
+        r = daemon_attest_begin(d, params, &nonce, &n, &tpm, message, message_size);
         if (r < 0)
                 return r;
-        r = attest_ak_ensure(tpm, d->state_dir);
-        if (r < 0)
-                return FAIL(r, "cannot create the attestation key: %s", strerror(-r));
         r = daemon_platform_key(d, tpm, true, message, message_size);
         if (r < 0)
                 return r;
