@@ -21,6 +21,11 @@
 #     marker.
 #   tamper: one byte of base-1 changed -> the boot halts naming the
 #     PCR 14 measurement / expected hash.
+#   boots 4-6 (an update, docs/update.md): prepare a new initrd from the real
+#     event log and install it; the next boot unseals base-1 and the SSH key
+#     through their policy indices, PCRs 8/9 = the prediction, commit, an
+#     open SSH session ends at the switch, the sample VM starts; the old
+#     initrd afterwards halts at base-1's key naming PCR 9.
 # Needs root, the lab (to assemble the disk), qemu, OVMF, swtpm.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
@@ -167,11 +172,12 @@ admin_session() {
     step status-json sshx 'tvamctl --json mode status'
     step unseal-update-mode sshx /usr/lib/tvam/tvam-unseal-check /run/tvam/store/tvamd/ssh/ssh_host_ed25519_key.sealed
     # The firmware + GRUB event log of this boot replays to the TPM's PCRs
-    # (policy init and update prepare refuse otherwise, naming PCR and event).
+    # (update prepare refuses otherwise, naming PCR and event).
     step policy-init sshx 'umask 077; cat > /run/admin.key && tvamctl --json policy init --admin-key-file /run/admin.key' < "$cache/policy-admin.key"
     step policy-diagnose sshx tvamctl policy diagnose
-    # A new initrd (the same one with a second, empty cpio appended: a new
-    # file for GRUB to measure): the next state is predicted from the real log.
+    # A new initrd (the same one with 512 zero bytes appended, which the
+    # kernel's initramfs unpacker skips: a new file for GRUB to measure): the
+    # next state is predicted from the real log.
     step update-prepare sshx 'mkdir -p /run/esp && mount -o ro /dev/vda2 /run/esp && cp /run/esp/initrd.img /run/next-initrd.img && umount /run/esp &&
         head -c 512 /dev/zero >> /run/next-initrd.img && tvamctl update prepare --initrd /run/next-initrd.img --admin-key-file /run/admin.key'
     step policy-show sshx tvamctl --json policy show
