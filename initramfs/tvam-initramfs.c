@@ -13,8 +13,10 @@
  *       policy.json on the store) that the index holds now.
  *   tvam-initramfs unseal-check [--tcti T] [--policy FILE] BLOB
  *       Does the TVAM sealed object in the file BLOB unseal now?  Prints
- *       "unsealed N bytes (…)" (exit 0) or "refused: …" (exit 3); the secret
- *       is only counted and wiped.
+ *       "unsealed N bytes (…)" (exit 0) or "refused: …" (exit 3: the TPM
+ *       or the policy index refuses this state); exit 1 when it cannot tell
+ *       (file, policy.json, TPM unreadable).  The secret is only counted
+ *       and wiped.
  *   tvam-initramfs measure [--tcti T] [--event-log F] [--pcr N] [--name base-N]
  *                          [--expect SHA256] DEVICE
  *       Record in the event log F (TCG crypto-agile, tvam/eventlog) and
@@ -245,8 +247,8 @@ static int cmd_unlock(const char *device, const char *name, bool read_write, con
                                        device, policy),
                                EXIT_FAILURE;
                 if (r < 0)
-                        return log_error_errno(r, "Cannot unseal the key of %s: %s", device,
-                                       why[0] ? why : "policy states unreadable"),
+                        return log_error("Cannot unseal the key of %s: %s", device,
+                                       why[0] ? why : strerror(-r)),
                                EXIT_FAILURE;
                 log_info("The boot policy index 0x%08x holds the %s set of %s (%zu state%s)",
                         TPM_NV_BOOT_POLICY_INDEX, set, policy, n_states, n_states == 1 ? "" : "s");
@@ -302,10 +304,13 @@ static int cmd_unseal_check(const char *blob_path, const char *policy)
                                        blob->nv_index),
                                EXIT_USAGE;
                 r = tpm_policy_file_states(tpm, policy, class, states, &n_states, NULL, why, sizeof(why));
-                if (r < 0) {
-                        printf("refused: %s\n", why[0] ? why : strerror(-r));
+                if (r == -ESTALE) { /* the index authorizes none of the recorded states */
+                        printf("refused: %s\n", why);
                         return EXIT_MISMATCH;
                 }
+                if (r < 0)
+                        return log_error("Cannot check %s: %s: %s", blob_path, policy, why[0] ? why : strerror(-r)),
+                               EXIT_FAILURE;
         }
         r = tpm_unseal(tpm, blob, states, n_states, &diag, &secret);
         if (r == -EPERM) {
@@ -683,7 +688,8 @@ static void help(void)
                "                                     FILE: tvamd's policy.json (default\n"
                "                                     " DEFAULT_POLICY_FILE ")\n"
                "  unseal-check [--policy FILE] BLOB  does the TVAM sealed object BLOB unseal now?\n"
-               "                                     (exit 0 yes, 3 refused; the secret is wiped)\n"
+               "                                     (exit 0 yes, 3 the TPM refuses, 1 cannot tell;\n"
+               "                                     the secret is wiped)\n"
                "  measure [--pcr N] [--name base-N] [--expect SHA256] DEVICE\n"
                "                                     extend PCR N (14) with the squashfs at DEVICE\n"
                "  patches [--cert PEM] [--nv-floor INDEX] DIR ROOT\n"

@@ -165,8 +165,17 @@ static int policy_file_save(struct daemon *d, const struct policy_file *pf)
         json_object_object_add(o, "authorized", set_to_json(pf->authorized, pf->n_authorized));
         if (pf->n_writing > 0)
                 json_object_object_add(o, "writing", set_to_json(pf->writing, pf->n_writing));
-        if (pf->n_retired > 0)
-                json_object_object_add(o, "retired", set_to_json(pf->retired, pf->n_retired));
+        for (int class = 0; class < _TPM_SEAL_CLASS_MAX; class++) {
+                json_object *held;
+                if (pf->n_interrupted[class] == 0)
+                        continue;
+                if (!json_object_object_get_ex(o, "interrupted", &held)) {
+                        held = json_object_new_object();
+                        json_object_object_add(o, "interrupted", held);
+                }
+                json_object_object_add(held, tpm_seal_class_to_string(class),
+                        set_to_json(pf->interrupted[class], pf->n_interrupted[class]));
+        }
         if (pf->update) {
                 json_object *u = json_object_new_object();
                 json_object_object_add(u, "current", state_to_json(&pf->current));
@@ -207,8 +216,11 @@ static int policy_file_read(struct daemon *d, struct policy_file *ret)
                 goto out;
         if (json_object_object_get_ex(o, "writing", &v) && set_from_json(v, ret->writing, &ret->n_writing) < 0)
                 goto out;
-        if (json_object_object_get_ex(o, "retired", &v) && set_from_json(v, ret->retired, &ret->n_retired) < 0)
-                goto out;
+        if (json_object_object_get_ex(o, "interrupted", &u))
+                for (int class = 0; class < _TPM_SEAL_CLASS_MAX; class++)
+                        if (json_object_object_get_ex(u, tpm_seal_class_to_string(class), &v) &&
+                                set_from_json(v, ret->interrupted[class], &ret->n_interrupted[class]) < 0)
+                                goto out;
         if (json_object_object_get_ex(o, "update", &u)) {
                 if (!json_object_object_get_ex(u, "current", &v) || state_from_json(v, &ret->current) < 0 ||
                         !json_object_object_get_ex(u, "next", &v) || state_from_json(v, &ret->next) < 0)
@@ -231,6 +243,53 @@ static bool set_contains(const struct policy_state *set, size_t n, const struct 
                 if (policy_state_diff(&set[i].s, &st->s) == 0)
                         return true;
         return false;
+}
+
+/* For the update-mode and boot indices: which candidate set (authorized,
+ * writing, OTHER, the earlier interrupted one) each holds now; remember it
+ * in "interrupted" unless it is "authorized".  An index holding none of
+ * them keeps its record (and is reported). */
+static void record_index_sets(struct tpm_context *tpm, struct policy_file *pf, const struct policy_state *other,
+        size_t n_other)
+{
+        for (int class = 0; class < _TPM_SEAL_CLASS_MAX; class++) {
+                const struct tpm_policy_nv nv = tpm_policy_nv_for_class(class);
+                const struct policy_state *cand[] = { pf->authorized, pf->writing, other, pf->interrupted[class] };
+                const size_t n_cand[] = { pf->n_authorized, pf->n_writing, n_other, pf->n_interrupted[class] };
+                struct tpm_pcr_state s[POLICY_STATES_MAX];
+                uint8_t held[32], digest[32];
+                bool found = false;
+
+                if (class == TPM_SEAL_APPLICATION)
+                        continue;
+                if (tpm_policy_nv_read_digest(tpm, &nv, held) < 0) {
+                        log_warning("Cannot read the %s policy index 0x%08x", tpm_seal_class_to_string(class),
+                                nv.policy_index);
+                        continue;
+                }
+                for (size_t c = 0; c < ELEMENTSOF(cand) && !found; c++) {
+                        if (!cand[c] || n_cand[c] == 0 || n_cand[c] > POLICY_STATES_MAX)
+                                continue;
+                        for (size_t i = 0; i < n_cand[c]; i++)
+                                tpm_pcr_state_project(&cand[c][i].s, class, &s[i]);
+                        if (tpm_policy_nv_states_digest(s, n_cand[c], digest) < 0 || memcmp(digest, held, 32) != 0)
+                                continue;
+                        found = true;
+                        if (c == 0)
+                                pf->n_interrupted[class] = 0;
+                        else if (cand[c] != pf->interrupted[class]) {
+                                memcpy(pf->interrupted[class], cand[c], n_cand[c] * sizeof(*cand[c]));
+                                pf->n_interrupted[class] = n_cand[c];
+                        }
+                }
+                if (!found)
+                        log_warning("The %s policy index 0x%08x holds none of the recorded sets",
+                                tpm_seal_class_to_string(class), nv.policy_index);
+                else if (pf->n_interrupted[class] > 0)
+                        log_warning("The %s policy index 0x%08x still holds the set of an interrupted change: "
+                                    "the next prepare, commit or abort rewrites it",
+                                tpm_seal_class_to_string(class), nv.policy_index);
+        }
 }
 
 int policy_file_load(struct daemon *d, struct tpm_context *tpm, struct policy_file *ret, char *message,
@@ -263,24 +322,22 @@ int policy_file_load(struct daemon *d, struct tpm_context *tpm, struct policy_fi
 
         /* Heal an interrupted transition (policy.h): the index decides. */
         if (ret->n_writing > 0) {
+                struct policy_state old[POLICY_STATES_MAX];
+                size_t n_old = ret->n_authorized;
+                memcpy(old, ret->authorized, sizeof(old));
                 if (set_digest(ret->writing, ret->n_writing, digest) == 0 && memcmp(digest, held, 32) == 0) {
                         /* the write happened: "writing" is what the index holds */
-                        memcpy(ret->retired, ret->authorized, sizeof(ret->authorized));
-                        ret->n_retired = ret->n_authorized;
                         memcpy(ret->authorized, ret->writing, sizeof(ret->writing));
                         written = true;
                         ret->n_authorized = ret->n_writing;
                         /* a commit or abort wrote one state: the update is over */
                         if (ret->update && ret->n_authorized == 1)
                                 ret->update = false;
-                } else {
-                        /* The application index is written last: the
-                         * update-mode and boot indices may hold "writing". */
-                        memcpy(ret->retired, ret->writing, sizeof(ret->writing));
-                        ret->n_retired = ret->n_writing;
-                        if (ret->update && !set_contains(ret->authorized, ret->n_authorized, &ret->next))
-                                ret->update = false; /* a prepare that never reached the index */
-                }
+                } else if (ret->update && !set_contains(ret->authorized, ret->n_authorized, &ret->next))
+                        ret->update = false; /* a prepare that never reached the index */
+                /* The application index is written last: the others may
+                 * hold the old, the new or an earlier interrupted set. */
+                record_index_sets(tpm, ret, old, n_old);
                 ret->n_writing = 0;
                 changed = true;
         }
@@ -387,17 +444,16 @@ int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct se
                 n_written++;
                 if (class == TPM_SEAL_BOOT)
                         test_crash_point("written-boot");
+                if (class == TPM_SEAL_UPDATE_MODE)
+                        test_crash_point("written-update-mode");
         }
         if (r < 0) {
                 /* The application index did not change: neither does the
-                 * file, except that an index written already holds the new
-                 * set (kept as "retired" for unsealing with it). */
+                 * file, except for what the indices written already hold. */
                 *pf = before;
                 before.inputs = NULL;
-                if (n_written > 0) {
-                        memcpy(pf->retired, states, n * sizeof(*states));
-                        pf->n_retired = n;
-                }
+                if (n_written > 0)
+                        record_index_sets(tpm, pf, states, n);
                 if (policy_file_save(d, pf) < 0)
                         log_warning("Cannot restore %s; the next load heals it from the index", POLICY_STATE_FILE);
                 if (r == -EACCES && n_written == 0)
@@ -410,8 +466,7 @@ int policy_transition(struct daemon *d, struct tpm_context *tpm, const struct se
         }
         test_crash_point("written");
         /* 3. the indices hold it */
-        memcpy(pf->retired, pf->authorized, sizeof(pf->authorized));
-        pf->n_retired = pf->n_authorized;
+        memset(pf->n_interrupted, 0, sizeof(pf->n_interrupted));
         memcpy(pf->authorized, states, n * sizeof(*states));
         pf->n_authorized = n;
         pf->n_writing = 0;
@@ -491,22 +546,50 @@ int policy_open_admin(struct daemon *d, const int *fds, size_t n_fds, struct tpm
 
 /* --- policy-init ---------------------------------------------------------- */
 
+/* The boot index authorizes this launch (what the next boot of the same
+ * kernel/initrd will present to the initramfs), with the states tvamd
+ * recorded, as the initramfs will read them. */
+static int boot_state_authorized(struct daemon *d, struct tpm_context *tpm, char *message, size_t message_size)
+{
+        struct tpm_pcr_state states[POLICY_STATES_MAX], now;
+        struct policy_state cur;
+        size_t n = 0;
+        char path[512];
+        int r;
+
+        state_path(d, path, sizeof(path));
+        r = tpm_policy_file_states(tpm, path, TPM_SEAL_BOOT, states, &n, NULL, message, message_size);
+        if (r < 0)
+                return r;
+        r = policy_current_state(d, tpm, &cur);
+        if (r < 0)
+                return FAIL(r, "cannot read the PCRs: %s", strerror(-r));
+        tpm_pcr_state_project(&cur.s, TPM_SEAL_BOOT, &now);
+        for (size_t i = 0; i < n; i++)
+                if (policy_state_diff(&states[i], &now) == 0)
+                        return 0;
+        return FAIL(-EPERM, "the boot policy index does not authorize this launch: the next boot could not unseal");
+}
+
 /* base-N's key: sealed to the launch PCRs by the first-boot enrolment
  * (docs/base-system.md); from now on through the boot policy index, so that
- * an update authorizes the next boot without unsealing anything.  This one
- * re-seal needs the key: tvamd unseals the enrolment's PolicyPCR object,
- * which the launch PCRs still allow.  Afterwards the key unseals only where
- * the boot index allows it: PCR 14 = 0, i.e. in the initramfs before it
- * measures base-N, never in the running system.  RESULT gets "base_key". */
+ * an update authorizes the next boot without unsealing anything.  The old
+ * PolicyPCR object may have been copied (the LUKS2 header is not secret),
+ * so the key is rotated, not re-sealed: a fresh secret in a new keyslot,
+ * sealed through the index, the token pointed at it, the old keyslot
+ * destroyed (luks_tpm_rebind: one header commit each, the volume opens
+ * after every one).  Afterwards the key unseals only where the boot index
+ * allows it: PCR 14 = 0, i.e. in the initramfs before it measures base-N,
+ * never in the running system.  RESULT gets "base_key". */
 static int reseal_base_key(struct daemon *d, struct tpm_context *tpm, json_object *result, char *message,
         size_t message_size)
 {
         const struct tpm_policy_nv nv = tpm_policy_nv_for_class(TPM_SEAL_BOOT);
         _cleanup_tpm_blob_ struct tpm_blob *blob = NULL, *nv_blob = NULL;
-        _cleanup_secret_ struct secret *secret = NULL;
+        _cleanup_secret_ struct secret *secret = NULL, *fresh = NULL;
+        _cleanup_free_ uint8_t *bytes = NULL;
         struct tpm_unseal_diag diag = {};
         struct luks_token token = {}, new_token;
-        uint8_t *bytes = NULL;
         size_t size;
         int r;
 
@@ -519,52 +602,53 @@ static int reseal_base_key(struct daemon *d, struct tpm_context *tpm, json_objec
                 return FAIL(r, "cannot read the tvam-tpm2 token of the base volume %s: %s", d->base_device,
                         strerror(-r));
         r = tpm_blob_parse(token.blob, token.blob_size, &blob);
-        if (r < 0) {
-                luks_token_done(&token);
-                return FAIL(r, "the token of %s holds no TVAM sealed object: %s", d->base_device, strerror(-r));
-        }
-        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
-                luks_token_done(&token);
-                json_object_object_add(result, "base_key",
-                        json_object_new_string(blob->nv_index == nv.policy_index ? "sealed through the boot index already"
-                                                                                 : "sealed through another index"));
-                return 0;
-        }
-        r = tpm_unseal(tpm, blob, NULL, 0, &diag, &secret);
-        if (r < 0) {
-                luks_token_done(&token);
-                return FAIL(r, "cannot unseal the key of the base volume %s to re-seal it: %s", d->base_device,
-                        diag.message[0] ? diag.message : strerror(-r));
-        }
-        r = luks_open(d->base_device, NULL, secret, 0);
-        if (r < 0) {
-                luks_token_done(&token);
-                return FAIL(r, "the unsealed key does not open %s; left as it is", d->base_device);
-        }
-        r = tpm_seal_authorize_nv(tpm, secret, &nv, &nv_blob);
-        if (r >= 0)
-                r = tpm_blob_serialize(nv_blob, &bytes, &size);
-        if (r < 0) {
-                luks_token_done(&token);
-                return FAIL(r, "cannot seal the base key through NV index 0x%08x: %s", nv.policy_index, strerror(-r));
-        }
         new_token = (struct luks_token){
-                .keyslot = token.keyslot,
-                .blob = bytes,
-                .blob_size = size,
                 .pcr_bank = DIGEST_SHA256,
                 .pcr_mask = token.pcr_mask, /* informative: the launch PCRs */
                 .policy_nv_index = nv.policy_index,
                 .srk_handle = token.srk_handle,
         };
         luks_token_done(&token);
-        /* One header commit (libcryptsetup writes both LUKS2 header copies). */
-        r = luks_token_write(d->base_device, &new_token);
-        free(bytes);
         if (r < 0)
-                return FAIL(r, "cannot write the new token of %s: %s", d->base_device, strerror(-r));
+                return FAIL(r, "the token of %s holds no TVAM sealed object: %s", d->base_device, strerror(-r));
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                if (luks_has_recovery(d->base_device) == 1)
+                        log_warning("%s has a keyslot besides the token's: a re-seal was interrupted before it "
+                                    "destroyed the old keyslot, whose sealed copies still open it",
+                                d->base_device);
+                json_object_object_add(result, "base_key",
+                        json_object_new_string(blob->nv_index == nv.policy_index ? "sealed through the boot index already"
+                                                                                 : "sealed through another index"));
+                return 0;
+        }
+        r = tpm_unseal(tpm, blob, NULL, 0, &diag, &secret);
+        if (r < 0)
+                return FAIL(r, "cannot unseal the key of the base volume %s to re-seal it: %s", d->base_device,
+                        diag.message[0] ? diag.message : strerror(-r));
+        r = luks_open(d->base_device, NULL, secret, 0);
+        if (r < 0)
+                return FAIL(r, "the unsealed key does not open %s; left as it is", d->base_device);
+        r = boot_state_authorized(d, tpm, message, message_size);
+        if (r < 0)
+                return r;
+        r = secret_new_random(LUKS_TPM_SECRET_SIZE, &fresh);
+        if (r >= 0)
+                r = tpm_seal_authorize_nv(tpm, fresh, &nv, &nv_blob);
+        if (r >= 0)
+                r = tpm_blob_serialize(nv_blob, &bytes, &size);
+        if (r < 0)
+                return FAIL(r, "cannot seal a new base key through NV index 0x%08x: %s", nv.policy_index,
+                        strerror(-r));
+        new_token.blob = bytes;
+        new_token.blob_size = size;
+        r = luks_tpm_rebind(d->base_device, secret, fresh, &new_token);
+        if (r < 0)
+                return FAIL(r, "cannot rotate the key of %s: %s (the volume still opens with the key it had)",
+                        d->base_device, strerror(-r));
         json_object_object_add(result, "base_key", json_object_new_string("re-sealed through the boot index"));
-        log_info("the key of %s is re-sealed through the boot policy index 0x%08x", d->base_device, nv.policy_index);
+        log_info("the key of %s is rotated: a fresh key sealed through the boot policy index 0x%08x, the old "
+                 "keyslot destroyed",
+                d->base_device, nv.policy_index);
         return 0;
 }
 
@@ -607,7 +691,7 @@ int method_policy_init(struct daemon *d, json_object *params, const int *fds, si
                 return FAIL(r, "cannot read the PCRs of the current state: %s", strerror(-r));
         r = policy_transition(d, tpm, admin, &pf, &cur, 1, POLICY_UPDATE_KEEP, message, message_size);
         if (r < 0) {
-                (void)unlink(path); /* no state was authorized by us */
+                (void)unlink(path); /* nothing is sealed through the indices yet: start over */
                 return r;
         }
         log_info("sealing policy initialized: indices 0x%08x (applications), 0x%08x (Update Mode), 0x%08x (boot) "

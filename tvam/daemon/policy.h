@@ -90,9 +90,11 @@ struct policy_file {
         size_t n_authorized; /* 0: provisioned, nothing authorized yet */
         struct policy_state writing[POLICY_STATES_MAX];
         size_t n_writing; /* 0: no write in flight */
-        struct policy_state retired[POLICY_STATES_MAX];
-        size_t n_retired; /* the set before the last change: an index a
-                             power loss left behind may still hold it */
+        /* Per class (update mode, boot): the set an interrupted change left
+         * in that index when it is not "authorized" (n 0: it holds
+         * "authorized").  Recorded by reading the index (policy.c). */
+        struct policy_state interrupted[_TPM_SEAL_CLASS_MAX][POLICY_STATES_MAX];
+        size_t n_interrupted[_TPM_SEAL_CLASS_MAX];
         bool update;      /* an update is prepared: CURRENT, NEXT, INPUTS */
         struct policy_state current, next;
         json_object *inputs; /* owned; what the next state was predicted from */

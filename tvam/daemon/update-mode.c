@@ -284,6 +284,9 @@ static int seal_seed(struct daemon *d, struct tpm_context *tpm, const struct sec
         return tpm_seal_pcr(tpm, seed, &bank, mask, ret);
 }
 
+static int unseal_blob(struct daemon *d, struct tpm_context *tpm, const struct tpm_blob *blob,
+        struct tpm_unseal_diag *diag, struct secret **ret, char *message, size_t message_size);
+
 static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret **ret, char *message,
         size_t message_size)
 {
@@ -311,6 +314,18 @@ static int create_key(struct daemon *d, struct tpm_context *tpm, struct secret *
         r = seal_seed(d, tpm, seed, &blob);
         if (r < 0)
                 return FAIL(r, "cannot seal the SSH host key: %s", strerror(-r));
+        if (blob->kind == TPM_BLOB_AUTHORIZE_NV) {
+                /* Only a key that unseals here and now is stored: the file's
+                 * existence stops tvamd from ever making another. */
+                _cleanup_secret_ struct secret *check = NULL;
+                struct tpm_unseal_diag diag = {};
+                char why[160] = "";
+                r = unseal_blob(d, tpm, blob, &diag, &check, why, sizeof(why));
+                if (r < 0)
+                        return FAIL(r, "the new SSH host key, sealed through the Update-Mode policy index, does not "
+                                       "unseal in this state (%.160s): not stored",
+                                why[0] ? why : diag.message[0] ? diag.message : strerror(-r));
+        }
         r = tpm_blob_serialize(blob, &data, &size);
         if (r < 0)
                 return FAIL(r, "cannot serialize the sealed SSH host key: %s", strerror(-r));
@@ -340,6 +355,11 @@ static int unseal_blob(struct daemon *d, struct tpm_context *tpm, const struct t
         message[0] = '\0';
         if (blob->kind != TPM_BLOB_AUTHORIZE_NV)
                 return tpm_unseal(tpm, blob, NULL, 0, diag, ret);
+        if (blob->nv_index != TPM_NV_UPDATE_MODE_POLICY_INDEX) {
+                snprintf(message, message_size, "sealed through NV index 0x%08x, not the Update-Mode policy index "
+                        "0x%08x", blob->nv_index, TPM_NV_UPDATE_MODE_POLICY_INDEX);
+                return -EBADMSG;
+        }
         if (asprintf(&path, "%s/policy.json", d->state_dir) < 0)
                 return -ENOMEM;
         r = tpm_policy_file_states(tpm, path, TPM_SEAL_UPDATE_MODE, states, &n, NULL, message, message_size);
@@ -423,7 +443,8 @@ int update_mode_reseal_host_key(struct daemon *d, struct tpm_context *tpm, char 
         if (r < 0 || check->size != seed->size || memcmp(check->data, seed->data, seed->size) != 0)
                 return FAIL(r < 0 ? r : -EIO, "the SSH host key sealed through NV index 0x%08x does not unseal "
                                                "in this state (%s): kept the old one",
-                        nv.policy_index, why[0] ? why : diag.message[0] ? diag.message : "another secret");
+                        nv.policy_index, why[0] ? why : diag.message[0] ? diag.message : r < 0 ? strerror(-r)
+                                                                                           : "another secret");
         r = tpm_blob_serialize(nv_blob, &new_data, &new_size);
         if (r >= 0)
                 r = atomic_file_write(sealed, new_data, new_size, 0600);
@@ -482,7 +503,8 @@ static void provide_host_key(struct daemon *d, struct tpm_context *tpm)
                 /* For the administrator to pin (ssh-keygen -l format). */
                 printf("SSH host key created and sealed: %s\n", um->fingerprint);
                 fflush(stdout);
-                log_info("SSH host key created, sealed to the launch PCRs + 14 + 15 = 0: %s", um->fingerprint);
+                log_info("SSH host key created, sealed to the Update-Mode state (launch PCRs + 14 + 15 = 0%s): %s",
+                        policy_initialized(d) ? ", through the Update-Mode policy index" : "", um->fingerprint);
         } else
                 log_info("SSH host key unsealed into %s: %s", um->host_key, um->fingerprint);
         return;

@@ -54,7 +54,7 @@ int tpm_policy_file_states(struct tpm_context *c, const char *policy_json, enum 
         struct tpm_pcr_state ret_states[TPM_POLICY_STATES_MAX], size_t *ret_n, const char **ret_set_name,
         char *message, size_t message_size)
 {
-        static const char *const names[] = { "authorized", "writing", "retired" };
+        static const char *const names[] = { "authorized", "writing", "interrupted" };
         const struct tpm_policy_nv nv = tpm_policy_nv_for_class(class);
         _cleanup_free_ uint8_t *buf = NULL;
         uint8_t held[32];
@@ -67,8 +67,10 @@ int tpm_policy_file_states(struct tpm_context *c, const char *policy_json, enum 
         if (r < 0)
                 return r;
         o = json_tokener_parse((const char *)buf);
-        if (!o)
+        if (!o) {
+                snprintf(message, message_size, "%s is not JSON", policy_json);
                 return -EBADMSG;
+        }
         r = tpm_policy_nv_read_digest(c, &nv, held);
         if (r < 0) {
                 snprintf(message, message_size, "cannot read the %s policy index 0x%08x: %s",
@@ -80,6 +82,9 @@ int tpm_policy_file_states(struct tpm_context *c, const char *policy_json, enum 
                 uint8_t digest[32];
                 size_t n = 0;
                 if (!json_object_object_get_ex(o, names[i], &v))
+                        continue;
+                /* "interrupted": {"<class>": [...]}, per index */
+                if (i == 2 && !json_object_object_get_ex(v, tpm_seal_class_to_string(class), &v))
                         continue;
                 if (parse_set(v, class, ret_states, &n) < 0) {
                         r = -EBADMSG;
@@ -94,10 +99,8 @@ int tpm_policy_file_states(struct tpm_context *c, const char *policy_json, enum 
                 r = 0;
                 goto out;
         }
-        snprintf(message, message_size,
-                "the %s policy index 0x%08x holds none of the state sets recorded in %s (not written by tvamd, "
-                "or the file is from another machine)",
-                tpm_seal_class_to_string(class), nv.policy_index, policy_json);
+        snprintf(message, message_size, "%s does not record the state set the %s policy index 0x%08x holds",
+                policy_json, tpm_seal_class_to_string(class), nv.policy_index);
 out:
         json_object_put(o);
         return r;

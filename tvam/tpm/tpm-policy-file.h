@@ -7,12 +7,13 @@
  * branches of the PolicyOR the index holds, and tvamd records them there.
  * The initramfs (base-N's key) and tvamd (its SSH host key) read it here.
  *
- * The file records up to three sets of Application-Mode states:
- * "authorized" (what the indices hold), "writing" (a set being written) and
- * "retired" (the set before the last change).  A change writes three indices
- * one after the other, so after a power loss an index may hold any of them;
- * the one to unseal with is the set whose projection (tpm_pcr_state_project)
- * the class's index holds now.
+ * The file records sets of Application-Mode states: "authorized" (what the
+ * indices hold), "writing" (a set being written) and, per class, the set an
+ * interrupted change left in that index ("interrupted": {"boot": [...],
+ * "update-mode": [...]}).  A change writes three indices one after the
+ * other, so after a power loss an index may hold any of them; the one to
+ * unseal with is the set whose projection (tpm_pcr_state_project) the
+ * class's index holds now.
  */
 
 #include <stddef.h>
