@@ -100,7 +100,7 @@ start_tvamd
 for _ in $(seq 50); do grep -q "SSH host key created" "$work/tvamd.out" && break; sleep 0.1; done
 fp=$(sed -n 's/^SSH host key created and sealed: //p' "$work/tvamd.out")
 [ -n "$fp" ] || fail "no fingerprint printed: $(cat "$work/tvamd.out")"
-grep -q "SSH host key created, sealed to the launch PCRs + 14 + 15 = 0: $fp" "$work/tvamd.log" || fail "fingerprint not logged"
+grep -qF "SSH host key created, sealed to the Update-Mode state (launch PCRs + 14 + 15 = 0): $fp" "$work/tvamd.log" || fail "fingerprint not logged"
 [ "$(fingerprint_of_key)" = "$fp" ] || fail "ssh-keygen -l says '$(fingerprint_of_key)', tvamd printed '$fp'"
 [ "$(ssh-keygen -l -f "$key.pub")" = "$fp" ] || fail ".pub fingerprint differs"
 ssh-keygen -y -f "$key" > "$work/derived.pub" || fail "ssh-keygen cannot read the private key"
