@@ -39,11 +39,15 @@
  *       with it (TPM keyslot + tvam-tpm2 token).  Prints nothing secret.
  *       With --enrol-key the secret is also written to FILE (mode 0600) for
  *       the first boot of the target machine (see enrol).
- *   tvam-initramfs enrol   [--tcti T] [--pcrs LIST] DEVICE KEYFILE
+ *   tvam-initramfs enrol   [--tcti T] [--pcrs LIST] DEVICE KEYFILE [EXPECTFILE]
  *       First-boot enrolment (trusted installation assumption, docs/
  *       base-system.md): check that the secret in KEYFILE opens DEVICE's TPM
- *       keyslot, seal it to the current values of the PCRs in LIST on this
- *       machine's TPM, replace the token, then overwrite and delete KEYFILE.
+ *       keyslot; with EXPECTFILE (pcrN_sha256=HEX lines: the PCRs predicted
+ *       at build time, GRUB's 8 and 9) refuse unless the TPM's SHA-256 PCRs
+ *       equal them (nothing sealed, KEYFILE kept); seal the secret to the
+ *       current values of the PCRs in LIST on this machine's TPM, replace
+ *       the token, then overwrite and delete KEYFILE (and delete
+ *       EXPECTFILE).
  *
  * Exit status: 0 success, 1 failure (message on stderr names what failed),
  * 2 usage, 3 measured image differs from --expect.
@@ -636,17 +640,100 @@ static int cmd_format(const char *device, uint32_t mask, const char *enrol_key)
         return EXIT_SUCCESS;
 }
 
-static int cmd_enrol(const char *device, const char *key_file, uint32_t mask)
+/* The build-time prediction of some PCRs (images/platform/build writes
+ * store:/enrol/base-N.expect): "pcrN_sha256=HEX" lines, '#' comments and
+ * blank lines.  Lines of other banks are ignored (the SHA-256 bank is what
+ * the key is sealed to). */
+#define EXPECT_FILE_MAX 4096u
+
+struct pcr_expectation {
+        uint32_t mask;
+        struct pcr_bank bank;
+};
+
+static int parse_expectation(const char *text, struct pcr_expectation *ret)
+{
+        _cleanup_free_ char *copy = strdup(text);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        *ret = (struct pcr_expectation){};
+        if (pcr_bank_init(&ret->bank, DIGEST_SHA256) < 0)
+                return -EINVAL;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned pcr;
+                int n = 0;
+                char alg[16];
+                if (l[0] == '#' || l[0] == '\0')
+                        continue;
+                if (sscanf(l, "pcr%u_%15[a-z0-9]=%n", &pcr, alg, &n) != 2 || n == 0 || !pcr_index_valid(pcr))
+                        return -EBADMSG;
+                if (strcmp(alg, "sha256") != 0)
+                        continue;
+                if ((ret->mask & (UINT32_C(1) << pcr)) || hex_decode_exact(l + n, ret->bank.values[pcr], 32) < 0)
+                        return -EBADMSG;
+                ret->mask |= UINT32_C(1) << pcr;
+        }
+        return ret->mask ? 0 : -EBADMSG;
+}
+
+static int load_expectation(const char *path, struct pcr_expectation *ret)
+{
+        _cleanup_free_ uint8_t *text = NULL;
+        size_t size;
+        int r;
+
+        r = read_full_file(path, EXPECT_FILE_MAX, &text, &size);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the PCR prediction %s", path);
+        if (memchr(text, '\0', size) || parse_expectation((const char *)text, ret) < 0)
+                return log_error("The PCR prediction %s is malformed (want pcrN_sha256=HEX lines)", path), -EBADMSG;
+        return 0;
+}
+
+/* Fail closed: every predicted PCR must hold its predicted value now, or
+ * the key is not sealed to this state (a GRUB configuration, kernel, initrd
+ * or command line other than the installer's). */
+static int check_expectation(struct tpm_context *tpm, const struct pcr_expectation *e, const char *path)
+{
+        struct pcr_bank now;
+        char pcrs[128];
+        int r;
+
+        r = tpm_pcr_read(tpm, DIGEST_SHA256, e->mask, &now);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the SHA-256 PCRs to compare with %s", path);
+        for (unsigned pcr = 0; pcr < PCR_COUNT; pcr++) {
+                _cleanup_free_ char *want = NULL, *have = NULL;
+                if (!(e->mask & (UINT32_C(1) << pcr)) || memcmp(now.values[pcr], e->bank.values[pcr], 32) == 0)
+                        continue;
+                if (hex_encode(e->bank.values[pcr], 32, &want) < 0 || hex_encode(now.values[pcr], 32, &have) < 0)
+                        return log_error("Out of memory"), -ENOMEM;
+                log_error("PCR %u differs from the build-time prediction (%s): expected %s, the TPM has %s; "
+                          "the key is not enrolled",
+                        pcr, path, want, have);
+                return -EPERM;
+        }
+        pcr_mask_to_string(e->mask, pcrs, sizeof(pcrs));
+        log_info("PCRs %s equal the build-time prediction (%s): checked before sealing", pcrs, path);
+        return 0;
+}
+
+static int cmd_enrol(const char *device, const char *key_file, uint32_t mask, const char *expect_file)
 {
         _cleanup_(tpm_context_freep_) struct tpm_context *tpm = NULL;
         _cleanup_secret_ struct secret *secret = NULL;
         _cleanup_free_ uint8_t *bytes = NULL;
         struct luks_token old = {}, token;
+        struct pcr_expectation expect = {};
         uint8_t *raw = NULL;
         size_t raw_size;
         char pcrs[128];
         int r, keyslot;
 
+        if (expect_file && load_expectation(expect_file, &expect) < 0)
+                return EXIT_FAILURE;
         r = read_full_file(key_file, LUKS_TPM_SECRET_SIZE, &raw, &raw_size);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the enrolment key %s", key_file), EXIT_FAILURE;
@@ -667,6 +754,8 @@ static int cmd_enrol(const char *device, const char *key_file, uint32_t mask)
 
         if (open_tpm(&tpm) < 0)
                 return EXIT_FAILURE;
+        if (expect_file && check_expectation(tpm, &expect, expect_file) < 0)
+                return EXIT_FAILURE;
         if (seal_token(tpm, secret, mask, keyslot, &token, &bytes) < 0)
                 return EXIT_FAILURE;
         r = luks_token_write(device, &token);
@@ -675,6 +764,9 @@ static int cmd_enrol(const char *device, const char *key_file, uint32_t mask)
         r = wipe_file(key_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot wipe the enrolment key %s", key_file), EXIT_FAILURE;
+        /* The prediction is used up (and public: not wiped, only removed). */
+        if (expect_file && unlink(expect_file) < 0)
+                log_warning_errno(-errno, "Cannot remove %s", expect_file);
         pcr_mask_to_string(mask, pcrs, sizeof(pcrs));
         log_info("%s: key enrolled to this machine's SHA-256 PCRs %s; enrolment key wiped", device, pcrs);
         return EXIT_SUCCESS;
@@ -696,7 +788,9 @@ static void help(void)
                "                                     apply the verified configuration patches in DIR\n"
                "  format [--pcrs LIST] [--enrol-key FILE] DEVICE\n"
                "                                     LUKS2 with a key sealed to the current PCRs (7)\n"
-               "  enrol [--pcrs LIST] DEVICE KEYFILE first boot: seal KEYFILE's key here, wipe KEYFILE\n"
+               "  enrol [--pcrs LIST] DEVICE KEYFILE [EXPECTFILE]\n"
+               "                                     first boot: check the PCRs predicted in EXPECTFILE,\n"
+               "                                     seal KEYFILE's key here, wipe KEYFILE\n"
                "See tvam-initramfs(8).\n");
 }
 
@@ -797,8 +891,8 @@ int main(int argc, char **argv)
                 return cmd_patches(args[0], args[1], cert, nv_floor, pcr, log_path);
         if (strcmp(cmd, "format") == 0 && n == 1)
                 return cmd_format(args[0], mask, enrol_key);
-        if (strcmp(cmd, "enrol") == 0 && n == 2)
-                return cmd_enrol(args[0], args[1], mask);
+        if (strcmp(cmd, "enrol") == 0 && (n == 2 || n == 3))
+                return cmd_enrol(args[0], args[1], mask, n == 3 ? args[2] : NULL);
 usage:
         help();
         return EXIT_USAGE;

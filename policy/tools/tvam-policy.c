@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "policy/grub/grub.h"
 #include "policy/tboot/lcp.h"
 #include "policy/tboot/mle.h"
 #include "policy/tboot/txt.h"
@@ -36,6 +37,8 @@
 #define VLP_FILE_MAX (64u * 1024u)
 #define SINIT_DATA_MAX (1024u * 1024u)
 #define EXPECT_FILE_MAX (4u * 1024u * 1024u)
+#define GRUB_CFG_MAX (1024u * 1024u)
+#define GRUB_FILES_MAX 16u
 
 /* Exit codes of diagnose: 0 = the TPM matches, 1 = it differs. */
 #define EXIT_DIFFERS 1
@@ -65,6 +68,11 @@ struct options {
         const char *subst[TXT_MODULES_MAX];
         bool subst_is_file[TXT_MODULES_MAX];
         size_t n_subst;
+        /* grub-predict */
+        const char *grub_cfg, *grub_cfg_path, *entry;
+        const char *grub_file[GRUB_FILES_MAX];
+        bool grub_file_is_digest[GRUB_FILES_MAX];
+        size_t n_grub_files;
 };
 
 static void help(void)
@@ -78,6 +86,9 @@ static void help(void)
                "                      [--substitute-file PCR:LOGGED=FILE]... [--substitute-string "
                "PCR:LOGGED=NEW]...\n"
                "                      [--json]\n"
+               "  tvam-policy grub-predict --grub-cfg FILE [--grub-cfg-path PATH] [--entry ID]\n"
+               "                      (--file GRUBPATH=FILE | --file-digest GRUBPATH=HEX)... [--alg ALG]\n"
+               "                      [--output EXPECT] [--json]\n"
                "  tvam-policy show EXPECTATION [--json]\n"
                "  tvam-policy diagnose --expected EXPECTATION [--tcti TCTI] [inputs as for predict] "
                "[--json]\n"
@@ -97,8 +108,13 @@ static void help(void)
                "measurements (swtpm_ioctl -h DATA); --sinit-pcr17 is PCR 17 as recorded after\n"
                "SINIT on the real platform.  diagnose exits 0 when the TPM matches, 1 when it\n"
                "differs (naming the first differing PCR and the component), 2 on errors.\n"
+               "grub-predict prints PCRs 8 and 9 as GRUB 2.06's tpm module leaves them after\n"
+               "booting the entry (default: the configuration's \"default\") of grub.cfg, which\n"
+               "GRUB opens as --grub-cfg-path (default %s); each file the entry loads is given\n"
+               "by its name in grub.cfg and the local copy (or its digest).  --output writes\n"
+               "pcr8_ALG=HEX and pcr9_ALG=HEX lines (the first-boot check of tvam-initramfs).\n"
                "The TPM is reached by --tcti, else $TVAM_TCTI, else %s.\n",
-                TPM_TCTI_DEFAULT);
+                TPM_TCTI_DEFAULT, GRUB_CONFIG_PATH_DEFAULT);
 }
 
 static int add_module(struct options *o, const char *name, const char *path)
@@ -171,7 +187,12 @@ static int parse_argv(int argc, char **argv, struct options *o)
                 O_EVENTLOG,
                 O_PCRS,
                 O_SUBST_FILE,
-                O_SUBST_STRING
+                O_SUBST_STRING,
+                O_GRUB_CFG,
+                O_GRUB_CFG_PATH,
+                O_ENTRY,
+                O_FILE,
+                O_FILE_DIGEST
         };
         static const struct option opts[] = {
                 {"profile", required_argument, NULL, O_PROFILE},
@@ -205,6 +226,11 @@ static int parse_argv(int argc, char **argv, struct options *o)
                 {"pcrs", required_argument, NULL, O_PCRS},
                 {"substitute-file", required_argument, NULL, O_SUBST_FILE},
                 {"substitute-string", required_argument, NULL, O_SUBST_STRING},
+                {"grub-cfg", required_argument, NULL, O_GRUB_CFG},
+                {"grub-cfg-path", required_argument, NULL, O_GRUB_CFG_PATH},
+                {"entry", required_argument, NULL, O_ENTRY},
+                {"file", required_argument, NULL, O_FILE},
+                {"file-digest", required_argument, NULL, O_FILE_DIGEST},
                 {"json", no_argument, NULL, 'j'},
                 {"help", no_argument, NULL, 'h'},
                 {},
@@ -345,6 +371,23 @@ static int parse_argv(int argc, char **argv, struct options *o)
                                 return log_error("Too many substitutions"), -E2BIG;
                         o->subst_is_file[o->n_subst] = c == O_SUBST_FILE;
                         o->subst[o->n_subst++] = optarg;
+                        break;
+                case O_GRUB_CFG:
+                        o->grub_cfg = optarg;
+                        break;
+                case O_GRUB_CFG_PATH:
+                        o->grub_cfg_path = optarg;
+                        break;
+                case O_ENTRY:
+                        o->entry = optarg;
+                        break;
+                case O_FILE:
+                case O_FILE_DIGEST:
+                        if (o->n_grub_files >= GRUB_FILES_MAX)
+                                return log_error("Too many --file/--file-digest (at most %u)", GRUB_FILES_MAX),
+                                       -E2BIG;
+                        o->grub_file_is_digest[o->n_grub_files] = c == O_FILE_DIGEST;
+                        o->grub_file[o->n_grub_files++] = optarg;
                         break;
                 case 'j':
                         o->json = 1;
@@ -530,6 +573,147 @@ static int cmd_predict(const struct options *o)
         else
                 expect_print_pcrs(&e, stdout);
         return 0;
+}
+
+/* "GRUBPATH=FILE" or "GRUBPATH=HEX" -> the file as GRUB names it and the
+ * digest of its content. */
+static int parse_grub_file(const struct options *o, size_t i, struct grub_file *ret)
+{
+        const char *spec = o->grub_file[i], *eq = strchr(spec, '=');
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (!eq || eq == spec || spec[0] != '/' || eq[1] == '\0')
+                return log_error("Invalid file '%s' (GRUBPATH=%s, e.g. /vmlinuz=%s)", spec,
+                               o->grub_file_is_digest[i] ? "HEX" : "FILE",
+                               o->grub_file_is_digest[i] ? "<sha256 hex>" : "out/vmlinuz"),
+                       -EINVAL;
+        *ret = (struct grub_file){.path = strndup(spec, (size_t)(eq - spec))};
+        if (!ret->path)
+                return log_error("Out of memory"), -ENOMEM;
+        if (o->grub_file_is_digest[i]) {
+                if (hex_decode_exact(eq + 1, ret->digest, digest_size(o->alg)) < 0)
+                        return log_error("--file-digest '%s': not a %s digest in hex", spec,
+                                       digest_alg_to_string(o->alg)),
+                               -EINVAL;
+                return 0;
+        }
+        fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to open '%s'", eq + 1);
+        r = digest_fd(o->alg, fd, ret->digest, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s'", eq + 1);
+        return 0;
+}
+
+static int grub_prediction_print(const struct options *o, const struct grub_prediction *p)
+{
+        size_t n = digest_size(p->alg);
+        json_object *root = NULL, *pcrs = NULL, *events = NULL;
+        _cleanup_free_ char *h8 = NULL, *h9 = NULL;
+
+        if (hex_encode(p->bank.values[GRUB_PCR_STRINGS], n, &h8) < 0 ||
+                hex_encode(p->bank.values[GRUB_PCR_FILES], n, &h9) < 0)
+                return log_error("Out of memory"), -ENOMEM;
+        if (!o->json) {
+                printf("PCR %u: %s\nPCR %u: %s\n", GRUB_PCR_STRINGS, h8, GRUB_PCR_FILES, h9);
+                return 0;
+        }
+        root = json_object_new_object();
+        pcrs = json_object_new_object();
+        events = json_object_new_array();
+        if (!root || !pcrs || !events) {
+                json_object_put(root);
+                json_object_put(pcrs);
+                json_object_put(events);
+                return log_error("Out of memory"), -ENOMEM;
+        }
+        json_object_object_add(root, "entry", json_object_new_string(p->entry_id));
+        json_object_object_add(root, "alg", json_object_new_string(digest_alg_to_string(p->alg)));
+        json_object_object_add(pcrs, "8", json_object_new_string(h8));
+        json_object_object_add(pcrs, "9", json_object_new_string(h9));
+        json_object_object_add(root, "pcrs", pcrs);
+        for (size_t i = 0; i < p->n_events; i++) {
+                _cleanup_free_ char *hex = NULL;
+                json_object *e = json_object_new_object();
+                if (!e || hex_encode(p->events[i].digest, n, &hex) < 0) {
+                        json_object_put(e);
+                        json_object_put(root);
+                        json_object_put(events);
+                        return log_error("Out of memory"), -ENOMEM;
+                }
+                json_object_object_add(e, "pcr", json_object_new_int((int)p->events[i].pcr));
+                json_object_object_add(e, "type", json_object_new_string("EV_IPL"));
+                json_object_object_add(e, "data", json_object_new_string(p->events[i].data));
+                json_object_object_add(e, "digest", json_object_new_string(hex));
+                json_object_array_add(events, e);
+        }
+        json_object_object_add(root, "events", events);
+        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+        return 0;
+}
+
+/* grub-predict: PCRs 8 and 9 of the GRUB boot from the boot partition's
+ * inputs (policy/grub/grub.h), before any boot. */
+static int cmd_grub_predict(const struct options *o)
+{
+        struct grub_file files[GRUB_FILES_MAX] = {};
+        _cleanup_(grub_prediction_done) struct grub_prediction p = {};
+        _cleanup_free_ uint8_t *cfg = NULL;
+        size_t cfg_size, n = digest_size(o->alg);
+        char err[512];
+        int r;
+
+        if (!o->grub_cfg)
+                return log_error("grub-predict needs --grub-cfg"), -EINVAL;
+        for (size_t i = 0; i < o->n_grub_files; i++) {
+                r = parse_grub_file(o, i, &files[i]);
+                if (r < 0)
+                        goto out;
+        }
+        r = read_full_file(o->grub_cfg, GRUB_CFG_MAX, &cfg, &cfg_size);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read '%s'", o->grub_cfg);
+                goto out;
+        }
+        r = grub_predict(&(struct grub_boot){.alg = o->alg,
+                                 .config = (const char *)cfg,
+                                 .config_size = cfg_size,
+                                 .config_path = o->grub_cfg_path,
+                                 .entry = o->entry,
+                                 .files = files,
+                                 .n_files = o->n_grub_files},
+                &p, err, sizeof(err));
+        if (r < 0) {
+                log_error_errno(r, "Cannot predict GRUB's PCRs 8 and 9 from '%s': %s", o->grub_cfg,
+                        err[0] ? err : "invalid input");
+                goto out;
+        }
+        if (o->output) {
+                char text[2 * (2 * DIGEST_MAX_SIZE + 32)];
+                _cleanup_free_ char *h8 = NULL, *h9 = NULL;
+                const char *alg = digest_alg_to_string(o->alg);
+                if (hex_encode(p.bank.values[GRUB_PCR_STRINGS], n, &h8) < 0 ||
+                        hex_encode(p.bank.values[GRUB_PCR_FILES], n, &h9) < 0) {
+                        log_error("Out of memory");
+                        r = -ENOMEM;
+                        goto out;
+                }
+                snprintf(text, sizeof(text), "pcr%u_%s=%s\npcr%u_%s=%s\n", GRUB_PCR_STRINGS, alg, h8, GRUB_PCR_FILES,
+                        alg, h9);
+                r = atomic_file_write(o->output, text, strlen(text), 0644);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to write '%s'", o->output);
+                        goto out;
+                }
+        }
+        r = grub_prediction_print(o, &p);
+out:
+        for (size_t i = 0; i < o->n_grub_files; i++)
+                free((char *)files[i].path);
+        return r;
 }
 
 static int load_expectation(const char *path, struct expect *e)
@@ -962,6 +1146,8 @@ int main(int argc, char **argv)
 
         if (strcmp(o.command, "predict") == 0)
                 r = cmd_predict(&o);
+        else if (strcmp(o.command, "grub-predict") == 0)
+                r = cmd_grub_predict(&o);
         else if (strcmp(o.command, "show") == 0)
                 r = cmd_show(&o);
         else if (strcmp(o.command, "diagnose") == 0)

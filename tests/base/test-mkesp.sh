@@ -34,7 +34,9 @@ get EFI/tvam/grub.cfg cfg && check "/EFI/tvam/grub.cfg passes grub-script-check"
 check "grub.cfg names the ESP paths" grep -q 'module2 /sinit-0.bin' "$tmp/x.cfg"
 get EFI/BOOT/BOOTX64.EFI efi || no "BOOTX64.EFI present"
 check "BOOTX64.EFI is a PE image" bash -c "[ \"\$(head -c 2 '$tmp/x.efi')\" = MZ ]"
-check "GRUB image embeds the config that loads /EFI/tvam/grub.cfg" grep -qa 'configfile (\$root)/EFI/tvam/grub.cfg' "$tmp/x.efi"
+check "GRUB image embeds the config that loads /EFI/tvam/grub.cfg" grep -qa 'configfile /EFI/tvam/grub.cfg' "$tmp/x.efi"
+# The file name GRUB logs for grub.cfg (PCR 9) must not carry a device name.
+check "... named without a GRUB device (no machine-dependent event data)" bash -c "! grep -qa 'configfile (' '$tmp/x.efi'"
 # grub-mkimage stores each built-in module as an ELF object with its name;
 # the tpm module's verifier is what measures into PCRs 8/9.
 check "GRUB image has the tpm module built in" grep -qa 'grub_tpm_measure' "$tmp/x.efi"

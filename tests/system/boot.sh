@@ -122,6 +122,15 @@ check "boot 1: PCR 14 in userspace = prediction extended by the applied manifest
 check "boot 1: Update Mode ($(report "$machine/boot1.log" mode:))" bash -c "grep -a 'TVAM-REPORT: mode:' '$machine/boot1.log' | grep -qi update"
 check "boot 1: GRUB measured into PCRs 8/9 ($(report "$machine/boot1.log" pcr8-sha256 | head -c 16)…)" \
     bash -c "[ -n \"\$(grep -a 'TVAM-REPORT: pcr8-sha256 ' '$machine/boot1.log' | grep -v ' 0000000000000000000000000000000000000000000000000000000000000000')\" ]"
+# GRUB's PCRs 8/9 were predicted at build time (tvam-policy grub-predict on
+# the boot partition); the enrolment compared the TPM with that prediction
+# before it sealed (store:/enrol/base-1.expect).
+check "boot 1: PCR 8 = build-time prediction (${pred_pcr8_sha256:-none})" \
+    test "$(report "$machine/boot1.log" pcr8-sha256)" = "${pred_pcr8_sha256:-none}"
+check "boot 1: PCR 9 = build-time prediction (${pred_pcr9_sha256:-none})" \
+    test "$(report "$machine/boot1.log" pcr9-sha256)" = "${pred_pcr9_sha256:-none}"
+check "boot 1: the enrolment checked PCRs 8, 9 against the build-time prediction before sealing" \
+    grep -aq "PCRs 8, 9 equal the build-time prediction (/run/tvam/store/enrol/base-1.expect): checked before sealing" "$machine/boot1.log"
 # The administrator pins the fingerprint tvamd printed when it created the key.
 # The report line is ssh-keygen -l's: "256 SHA256:… COMMENT (ED25519)".
 fingerprint() { report "$1" ssh-host-key: | awk '{ print $2 }'; }
