@@ -178,6 +178,8 @@ stop_tvamd
 start_tvamd --sshd-stop-command false
 cp "$(command -v sleep)" "$work/sshd"
 "$work/sshd" 30 & fake=$!
+# until the fork has exec'd: before that its name is still the shell's
+for _ in $(seq 50); do [ "$(cat "/proc/$fake/comm" 2>/dev/null)" = sshd ] && break; sleep 0.05; done
 set +e; ctl mode application > /dev/null 2> "$work/err"; s=$?; set -e
 kill "$fake"; wait "$fake" 2>/dev/null || true
 [ $s = 1 ] || fail "switch with sshd still running exited $s"
