@@ -21,11 +21,12 @@
 #     marker.
 #   tamper: one byte of base-1 changed -> the boot halts naming the
 #     PCR 14 measurement / expected hash.
-#   boots 4-6 (an update, docs/update.md): prepare a new initrd from the real
-#     event log and install it; the next boot unseals base-1 and the SSH key
-#     through their policy indices, PCRs 8/9 = the prediction, commit, an
-#     open SSH session ends at the switch, the sample VM starts; the old
-#     initrd afterwards halts at base-1's key naming PCR 9.
+#   boots 4-6 (an update, docs/update.md): prepare a new kernel and initrd
+#     from the real event log and install them; the next boot unseals base-1
+#     and the SSH key through their policy indices, PCRs 8/9 = the
+#     prediction, commit, an open SSH session ends at the switch, the sample
+#     VM starts; the old kernel and initrd afterwards halt at base-1's key
+#     naming PCR 9.
 # Needs root, the lab (to assemble the disk), qemu, OVMF, swtpm.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/matches.sh"
@@ -296,28 +297,32 @@ check "tampered base-1: halt names the PCR 14 measurement ($(grep -a 'BOOT HALTE
 check "tampered base-1: the differing digest is named" grep -aq "differs from the expected $pred_base_sha256" "$machine/tamper.log"
 check "tampered base-1: no userspace" bash -c "! grep -aq 'TVAM-REPORT' '$machine/tamper.log'"
 
-# 8. An update without exposing a key (docs/update.md): a new initrd (the
-#    same one with 512 zero bytes appended — the kernel's initramfs unpacker
-#    skips zero padding — so another file for GRUB to measure into PCR 9).
+# 8. An update without exposing a key (docs/update.md): a new kernel and a
+#    new initrd (the same files with 512 zero bytes appended — the kernel's
+#    decompressor and its initramfs unpacker ignore them — so other files
+#    for GRUB to measure into PCR 9).
 #    boot 4: prepare (predicted from this boot's real firmware + GRUB log),
-#      the new initrd installed on the boot partition, power-off;
-#    boot 5: the new initrd boots: base-1's key unseals through the boot
+#      the new kernel and initrd installed on the boot partition, power-off;
+#    boot 5: the new kernel and initrd boot: base-1's key unseals through the boot
 #      index, PCRs 8/9 = predicted before the boot, the SSH host key unseals
 #      (same fingerprint), commit; an open SSH session ends when the
 #      administrator switches to Application Mode; the sample VM starts;
-#    boot 6: the old initrd put back: the old state is revoked, the boot
-#      halts at base-1's key naming PCR 9.
+#    boot 6: the old kernel and initrd put back: the old state is revoked,
+#      the boot halts at base-1's key naming PCR 9.
 esp_start=$(sfdisk --json "$machine/disk.img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["start"])')
-old_initrd=$cache/base/initrd.img
+old_initrd=$cache/base/initrd.img old_kernel=$cache/base/vmlinuz
 cp "$old_initrd" "$machine/next-initrd.img"
 head -c 512 /dev/zero >> "$machine/next-initrd.img"
+cp "$old_kernel" "$machine/next-vmlinuz"
+head -c 512 /dev/zero >> "$machine/next-vmlinuz"
 update_prepare_session() {
     : > "$machine/ssh.results"; : > "$machine/ssh.log"
     step admin-key sshx 'umask 077; cat > /run/admin.key' < "$cache/policy-admin.key"
     step upload-initrd sshx 'cat > /run/next-initrd.img' < "$machine/next-initrd.img"
-    step update-prepare sshx 'tvamctl update prepare --initrd /run/next-initrd.img --admin-key-file /run/admin.key'
+    step upload-kernel sshx 'cat > /run/next-vmlinuz' < "$machine/next-vmlinuz"
+    step update-prepare sshx 'tvamctl update prepare --kernel /run/next-vmlinuz --initrd /run/next-initrd.img --admin-key-file /run/admin.key'
     step policy-show sshx tvamctl --json policy show
-    step install-initrd sshx 'mkdir -p /run/esp && mount /dev/vda2 /run/esp && cp /run/next-initrd.img /run/esp/initrd.img && sync && umount /run/esp'
+    step install sshx 'mkdir -p /run/esp && mount /dev/vda2 /run/esp && cp /run/next-vmlinuz /run/esp/vmlinuz && cp /run/next-initrd.img /run/esp/initrd.img && sync && umount /run/esp'
     step poweroff sshx 'rm -f /run/admin.key; systemctl poweroff'
     return 0
 }
@@ -327,11 +332,11 @@ export -f update_prepare_session
 rc=$?
 sed 's/^/# boot 4 ssh: /' "$machine/ssh.log" | cut -c1-200 | head -n 40
 check "boot 4 reaches userspace (exit $rc)" test "$rc" -eq 0
-check "boot 4: update prepare with the new initrd" test "$(result update-prepare)" = 0
+check "boot 4: update prepare with the new kernel and initrd" test "$(result update-prepare)" = 0
 section policy-show > "$machine/policy-show-update.json"
 next_pcr() { jq -r --argjson p "$1" '.result.states[] | select(.role == "next") | .pcrs[] | select(.pcr == $p) | .expected' \
     "$machine/policy-show-update.json" 2>/dev/null; }
-check "boot 4: the new initrd installed on the boot partition" test "$(result install-initrd)" = 0
+check "boot 4: the new kernel and initrd installed on the boot partition" test "$(result install)" = 0
 pcr9_before=$(report "$machine/boot4.log" pcr9-sha256)
 
 update_commit_session() {
@@ -365,7 +370,7 @@ sed 's/^/# boot 5 /' "$machine/boot5.phases"
 sed 's/^/# boot 5 ssh: /' "$machine/ssh.log" | cut -c1-200 | head -n 40
 grep -a 'TVAM-REPORT: app-mode' "$machine/boot5.log" | tr -d '\r' | sed 's/^/# boot 5 /'
 appmode5() { report "$machine/boot5.log" "app-mode $1"; }
-check "boot 5 (new initrd) reaches userspace (exit $rc)" test "$rc" -eq 0
+check "boot 5 (new kernel and initrd) reaches userspace (exit $rc)" test "$rc" -eq 0
 check "boot 5: base-1's key unsealed through the boot index, which authorizes the current and the next state" \
     grep -aq "TVAM: The boot policy index 0x01800a04 holds the authorized set .* (2 states)" "$machine/boot5.log"
 check "boot 5: PCR 9 changed ($(report "$machine/boot5.log" pcr9-sha256 | head -c 16)… after ${pcr9_before:0:16}…)" \
@@ -382,11 +387,12 @@ check "boot 5: sshd gone ($(appmode5 sshd-service), $(appmode5 sshd-listeners) l
 check "boot 5: the application starts after the update ($(appmode5 'vm sample:'))" \
     bash -c "[[ '$(appmode5 'vm sample:')' == *'marker OK'* ]]"
 
-# boot 6: the old initrd again (written from the host, the machine is off).
+# boot 6: the old kernel and initrd again (written from the host, the machine is off).
 MTOOLS_SKIP_CHECK=1 mcopy -o -i "$machine/disk.img@@$((esp_start * 512))" "$old_initrd" ::/initrd.img
+MTOOLS_SKIP_CHECK=1 mcopy -o -i "$machine/disk.img@@$((esp_start * 512))" "$old_kernel" ::/vmlinuz
 "$here/ovmf-boot" "$machine/disk.img" "$machine/tpm" "$machine/vars.fd" "$machine/boot6.log" 1200 > /dev/null
 rc=$?
-check "boot 6 (old initrd after commit): the boot halts (exit $rc)" test "$rc" -eq 3
+check "boot 6 (old kernel and initrd after commit): the boot halts (exit $rc)" test "$rc" -eq 3
 check "boot 6: base-1's key refused, naming PCR 9 ($(grep -a -m1 'Cannot unseal the key' "$machine/boot6.log" | tr -d '\r' | cut -c1-120))" \
     grep -aq "PCR 9 differs from every authorized state" "$machine/boot6.log"
 check "boot 6: halted at the unseal, before any root" \
