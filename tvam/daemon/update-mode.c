@@ -29,6 +29,7 @@
 
 #include "tvam/daemon/daemon.h"
 #include "tvam/daemon/mode.h"
+#include "tvam/daemon/policy.h"
 #include "tvam/shared/fileio.h"
 #include "tvam/shared/log.h"
 #include "tvam/shared/macro.h"
@@ -266,7 +267,7 @@ static int update_state(struct daemon *d, struct tpm_context *tpm, struct pcr_ba
 static bool policy_initialized(struct daemon *d)
 {
         _cleanup_free_ char *path = NULL;
-        return asprintf(&path, "%s/policy.json", d->state_dir) >= 0 && access(path, F_OK) == 0;
+        return asprintf(&path, "%s/" POLICY_STATE_FILE, d->state_dir) >= 0 && access(path, F_OK) == 0;
 }
 
 static int seal_seed(struct daemon *d, struct tpm_context *tpm, const struct secret *seed, struct tpm_blob **ret)
@@ -360,7 +361,7 @@ static int unseal_blob(struct daemon *d, struct tpm_context *tpm, const struct t
                         "0x%08x", blob->nv_index, TPM_NV_UPDATE_MODE_POLICY_INDEX);
                 return -EBADMSG;
         }
-        if (asprintf(&path, "%s/policy.json", d->state_dir) < 0)
+        if (asprintf(&path, "%s/" POLICY_STATE_FILE, d->state_dir) < 0)
                 return -ENOMEM;
         r = tpm_policy_file_states(tpm, path, TPM_SEAL_UPDATE_MODE, states, &n, NULL, message, message_size);
         if (r == -ENOENT)
